@@ -1,0 +1,131 @@
+"""Command line: a thin shell over the library. User errors print one line and exit non-zero."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_MODEL, get_settings
+from .errors import BiganError
+
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _err(message: str) -> None:
+    print(f"bigan: error: {message}", file=sys.stderr)
+
+
+def cmd_model_fetch(args: argparse.Namespace) -> int:
+    from .components.provision import fetch_default_model
+
+    settings = get_settings()
+    if settings.embedding_model != DEFAULT_MODEL:
+        print(f"configured model is '{settings.embedding_model}'; nothing to fetch")
+        return 0
+    fetch_default_model(settings.models_dir / DEFAULT_MODEL, log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .kb import build
+
+    settings = get_settings()
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    report = build(
+        settings.kb_dir, settings, add=paths, log=lambda m: print(m, file=sys.stderr), progress=sys.stderr.isatty()
+    )
+    for source, reason in report.failed:
+        print(f"failed: {source}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+
+
+def _print_hits(hits: list, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
+        return
+    if not hits:
+        print("(no results)")
+    for n, hit in enumerate(hits, start=1):
+        s = hit.section
+        print(f"[{n}] {s.title} · {s.heading or '（开头）'} · {s.source}  score {hit.score:.4f}")
+        print("    " + s.text.replace("\n", "\n    "))
+        print()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .retrieve import Searcher
+
+    if args.batch is None and args.query is None:
+        raise BiganError("give a QUERY or --batch FILE")
+    if args.batch is not None:
+        path = Path(args.batch)
+        if not path.is_file():
+            raise BiganError(f"no such file: {path}")
+        queries = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if not queries:
+            raise BiganError(f"{path} has no queries")
+        searcher = Searcher.open(get_settings())
+        for hits in searcher.search_many(queries, args.k):
+            _print_hits(hits, True) if args.json else _print_hits(hits, False)
+        return 0
+    if not args.query.strip():
+        raise BiganError("the query is empty")
+    searcher = Searcher.open(get_settings())
+    _print_hits(searcher.search(args.query, args.k), args.json)
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """Interactive search: one query a line, empty line or Ctrl-D to quit."""
+    from .retrieve import Searcher
+
+    searcher = Searcher.open(get_settings())
+    print(f"笔杆子 · {len(searcher.kb.sections)} sections from {len(searcher.kb.documents)} documents. 输入查询，空行退出。")
+    while True:
+        try:
+            query = input("查询> ").strip()
+        except EOFError:
+            break
+        if not query:
+            break
+        _print_hits(searcher.search(query, args.k), False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bigan", description="笔杆子 Bigan: search and write Chinese official material.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("model", help="manage the embedding model")
+    model_sub = p.add_subparsers(dest="model_command", required=True)
+    model_sub.add_parser("fetch", help="download and verify the default model").set_defaults(func=cmd_model_fetch)
+
+    p = sub.add_parser("index", help="add or update files/folders in the knowledge base")
+    p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="hybrid search of the knowledge base")
+    p.add_argument("query", nargs="?")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.add_argument("--batch", metavar="FILE", help="one query per line; one JSON array per query")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("shell", help="interactive search")
+    p.add_argument("-k", type=int, default=5)
+    p.set_defaults(func=cmd_shell)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BiganError as exc:
+        _err(str(exc))
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Pluggable backends (embedding model, LLM), each chosen by one setting."""

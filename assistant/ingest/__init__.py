@@ -1,0 +1,1 @@
+"""From files to sections: load (any encoding/format) → clean (web chrome) → split (公文 structure)."""

@@ -1,0 +1,283 @@
+"""The knowledge base on disk: sections, their vectors (FAISS) and a BM25 index, with a manifest.
+
+Layout of the KB folder: `CURRENT` names the live generation folder; each `gen-*` folder holds
+manifest.json, sections.jsonl, vectors.faiss, bm25/, terms.txt and docs/<doc_id>.txt (the
+extracted text, so re-cleaning never needs the original file). A build writes a new generation and
+then swaps CURRENT atomically, so a crash or a reader mid-build always sees a whole KB.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from .components.embedding import get_embedder, resolve_model
+from .config import Settings
+from .errors import BiganError, KBMissingError
+from .ingest.clean import clean_text, learn_boilerplate
+from .ingest.loaders import LoadError, load_text
+from .ingest.sections import Section, split_sections
+from .text.chinese import to_simplified
+from .text.segment import add_terms, coined_terms, tokenize
+
+FORMAT_VERSION = 1
+_KEEP_GENERATIONS = 2
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    sections: int = 0
+    embedded: int = 0
+    rebuilt: str = ""
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"unchanged {len(self.unchanged)}, failed {len(self.failed)}; "
+            f"{self.sections} sections, {self.embedded} embedded"
+        )
+
+
+def embed_text(section: Section) -> str:
+    """What the dense model sees: the title and heading path give a passage its context."""
+    return "\n".join(part for part in (to_simplified(section.title), to_simplified(section.heading), section.text_s) if part)
+
+
+def bm25_tokens(section: Section) -> list[str]:
+    return tokenize(to_simplified(section.heading) + "\n" + section.text_s)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _doc_id(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()[:16]
+
+
+class KnowledgeBase:
+    """A loaded, read-only generation of the KB."""
+
+    def __init__(self, folder: Path, manifest: dict, sections: list[Section], index: faiss.Index, bm25: bm25s.BM25 | None):
+        self.folder = folder
+        self.manifest = manifest
+        self.sections = sections
+        self.index = index
+        self.bm25 = bm25
+        add_terms(manifest.get("terms", []))
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        return self.manifest["documents"]
+
+    def doc_text(self, doc_id: str) -> str:
+        return (self.folder / "docs" / f"{doc_id}.txt").read_text(encoding="utf-8")
+
+    def vectors(self) -> np.ndarray:
+        if self.index.ntotal == 0:
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return self.index.reconstruct_n(0, self.index.ntotal)
+
+    @classmethod
+    def load(cls, root: Path) -> "KnowledgeBase":
+        folder = current_generation(root)
+        if folder is None:
+            raise KBMissingError(f"no knowledge base in {root}; build one with `bigan index [PATH ...]`")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise KBMissingError(f"the knowledge base in {root} has an old format; rebuild it with `bigan index`")
+        with open(folder / "sections.jsonl", encoding="utf-8") as f:
+            sections = [Section(**json.loads(line)) for line in f]
+        index = faiss.read_index(str(folder / "vectors.faiss"))
+        bm25 = bm25s.BM25.load(str(folder / "bm25")) if (folder / "bm25").exists() else None
+        return cls(folder, manifest, sections, index, bm25)
+
+
+def current_generation(root: Path) -> Path | None:
+    pointer = root / "CURRENT"
+    if not pointer.exists():
+        return None
+    folder = root / pointer.read_text().strip()
+    return folder if (folder / "manifest.json").exists() else None
+
+
+@contextmanager
+def _writer_lock(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _scan(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Files to index, and the folders scanned (a vanished file under one of them was removed)."""
+    files: list[Path] = []
+    folders: list[Path] = []
+    for path in paths:
+        path = path.expanduser()
+        if not path.exists():
+            raise BiganError(f"no such file or folder: {path}")
+        if path.is_dir():
+            folders.append(path.resolve())
+            files.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            files.append(path)
+    return [f.resolve() for f in files], folders
+
+
+def build(
+    root: Path,
+    settings: Settings,
+    add: Iterable[Path] = (),
+    remove: Iterable[str] = (),
+    log: Callable[[str], None] = lambda _: None,
+    progress: bool = False,
+) -> IndexReport:
+    """Index `add` (files or folders) into the KB at `root`, drop the doc ids in `remove`.
+
+    Only sections whose text changed are embedded again; the vectors of removed or changed
+    documents are not carried into the new generation.
+    """
+    _, fingerprint = resolve_model(settings)
+    files, folders = _scan(add)
+    report = IndexReport()
+    with _writer_lock(root):
+        old = _load_any(root)
+        previous = old if old and old.manifest["embedding"]["fingerprint"] == fingerprint else None
+        if old and previous is None:
+            # Texts of the old KB are reused; its vectors come from another model and are dropped.
+            report.rebuilt = f"KB was built with {old.manifest['embedding']['model']}; re-embedding everything"
+            log(report.rebuilt)
+        docs: dict[str, dict] = dict(old.documents) if old else {}
+        texts: dict[str, str] = {d: old.doc_text(d) for d in docs} if old else {}
+        remove = set(remove)
+
+        for doc_id in list(docs):
+            source = Path(docs[doc_id]["source"])
+            vanished = any(source.is_relative_to(folder) for folder in folders) and not source.exists()
+            if doc_id in remove or vanished:
+                report.removed.append(docs[doc_id]["source"])
+                del docs[doc_id], texts[doc_id]
+
+        for path in files:
+            source = str(path)
+            doc_id = _doc_id(source)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.failed.append((source, f"cannot read file: {exc.strerror or exc}"))
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            if doc_id in docs and docs[doc_id]["sha256"] == sha:
+                report.unchanged.append(source)
+                continue
+            try:
+                text = load_text(path)
+            except LoadError as exc:
+                report.failed.append((source, str(exc)))
+                continue
+            now = time.strftime("%Y-%m-%d %H:%M:%S")
+            entry = {"source": source, "name": path.name, "sha256": sha, "size": len(data), "updated": now}
+            (report.updated if doc_id in docs else report.added).append(source)
+            entry["added"] = docs.get(doc_id, {}).get("added", now)
+            docs[doc_id] = entry
+            texts[doc_id] = text
+
+        boilerplate = learn_boilerplate(texts.values())
+        sections: list[Section] = []
+        for doc_id in sorted(docs, key=lambda d: docs[d]["source"]):
+            entry = docs[doc_id]
+            cleaned = clean_text(texts[doc_id], boilerplate, fallback_title=Path(entry["name"]).stem)
+            doc_sections = split_sections(
+                cleaned, doc_id, entry["name"], settings.chunk_tokens, settings.min_chunk_tokens, settings.token_encoding
+            )
+            entry["title"] = cleaned.title
+            entry["sections"] = len(doc_sections)
+            sections.extend(doc_sections)
+
+        reusable = {}
+        if previous is not None:
+            for section, vector in zip(previous.sections, previous.vectors()):
+                reusable[_text_key(embed_text(section))] = vector
+        inputs = [embed_text(s) for s in sections]
+        missing = [i for i, text in enumerate(inputs) if _text_key(text) not in reusable]
+        embedder = get_embedder(settings) if missing or not sections else None
+        dim = embedder.dimension if embedder else int(previous.index.d)
+        vectors = np.zeros((len(sections), dim), dtype=np.float32)
+        missing_set = set(missing)
+        for i, text in enumerate(inputs):
+            if i not in missing_set:
+                vectors[i] = reusable[_text_key(text)]
+        if missing:
+            log(f"embedding {len(missing)} sections")
+            vectors[missing] = embedder.encode_documents([inputs[i] for i in missing], progress=progress)
+        report.embedded = len(missing)
+        report.sections = len(sections)
+
+        terms = sorted(coined_terms(s.text_s for s in sections))
+        add_terms(terms)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "embedding": {"model": settings.embedding_model, "fingerprint": fingerprint, "dimension": dim},
+            "chunking": {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding},
+            "built": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "terms": terms,
+            "documents": docs,
+        }
+        _write_generation(root, manifest, sections, vectors, texts)
+    return report
+
+
+def _load_any(root: Path) -> KnowledgeBase | None:
+    try:
+        return KnowledgeBase.load(root)
+    except KBMissingError:
+        return None
+
+
+def _write_generation(root: Path, manifest: dict, sections: list[Section], vectors: np.ndarray, texts: dict[str, str]) -> None:
+    numbers = [int(p.name.split("-")[1]) for p in root.glob("gen-*") if p.name.split("-")[1].isdigit()]
+    name = f"gen-{max(numbers, default=0) + 1:06d}"
+    tmp = root / f".{name}.tmp"
+    (tmp / "docs").mkdir(parents=True)
+    for doc_id in manifest["documents"]:
+        (tmp / "docs" / f"{doc_id}.txt").write_text(texts[doc_id], encoding="utf-8")
+    with open(tmp / "sections.jsonl", "w", encoding="utf-8") as f:
+        for section in sections:
+            f.write(json.dumps(asdict(section), ensure_ascii=False) + "\n")
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    faiss.write_index(index, str(tmp / "vectors.faiss"))
+    if sections:
+        bm25 = bm25s.BM25()
+        bm25.index([bm25_tokens(s) for s in sections], show_progress=False)
+        bm25.save(str(tmp / "bm25"))
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.rename(root / name)
+    pointer = root / ".CURRENT.tmp"
+    pointer.write_text(name + "\n")
+    os.replace(pointer, root / "CURRENT")
+    generations = sorted(p for p in root.glob("gen-*") if p.is_dir() and p.name != name)
+    for stale in generations[: -(_KEEP_GENERATIONS - 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    for leftover in root.glob(".gen-*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Chinese text helpers: script conversion, sentences, tokens, word segmentation."""
