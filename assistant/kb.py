@@ -255,23 +255,16 @@ def _load_any(root: Path) -> KnowledgeBase | None:
 
 
 def _write_generation(root: Path, manifest: dict, sections: list[Section], vectors: np.ndarray, texts: dict[str, str]) -> None:
+    for leftover in root.glob(".gen-*.tmp"):  # from a build that crashed
+        shutil.rmtree(leftover, ignore_errors=True)
     numbers = [int(p.name.split("-")[1]) for p in root.glob("gen-*") if p.name.split("-")[1].isdigit()]
     name = f"gen-{max(numbers, default=0) + 1:06d}"
     tmp = root / f".{name}.tmp"
-    (tmp / "docs").mkdir(parents=True)
-    for doc_id in manifest["documents"]:
-        (tmp / "docs" / f"{doc_id}.txt").write_text(texts[doc_id], encoding="utf-8")
-    with open(tmp / "sections.jsonl", "w", encoding="utf-8") as f:
-        for section in sections:
-            f.write(json.dumps(asdict(section), ensure_ascii=False) + "\n")
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    faiss.write_index(index, str(tmp / "vectors.faiss"))
-    if sections:
-        bm25 = bm25s.BM25()
-        bm25.index([bm25_tokens(s) for s in sections], show_progress=False)
-        bm25.save(str(tmp / "bm25"))
-    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    try:
+        _write_files(tmp, manifest, sections, vectors, texts)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     tmp.rename(root / name)
     pointer = root / ".CURRENT.tmp"
     pointer.write_text(name + "\n")
@@ -279,5 +272,20 @@ def _write_generation(root: Path, manifest: dict, sections: list[Section], vecto
     generations = sorted(p for p in root.glob("gen-*") if p.is_dir() and p.name != name)
     for stale in generations[: -(_KEEP_GENERATIONS - 1)]:
         shutil.rmtree(stale, ignore_errors=True)
-    for leftover in root.glob(".gen-*.tmp"):
-        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _write_files(folder: Path, manifest: dict, sections: list[Section], vectors: np.ndarray, texts: dict[str, str]) -> None:
+    (folder / "docs").mkdir(parents=True)
+    for doc_id in manifest["documents"]:
+        (folder / "docs" / f"{doc_id}.txt").write_text(texts[doc_id], encoding="utf-8")
+    with open(folder / "sections.jsonl", "w", encoding="utf-8") as f:
+        for section in sections:
+            f.write(json.dumps(asdict(section), ensure_ascii=False) + "\n")
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    faiss.write_index(index, str(folder / "vectors.faiss"))
+    if sections:
+        bm25 = bm25s.BM25()
+        bm25.index([bm25_tokens(s) for s in sections], show_progress=False)
+        bm25.save(str(folder / "bm25"))
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 # Nothing is downloaded at run time: an intranet has no hub, and a silent download is a leak.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading bars on a user's terminal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -54,6 +55,9 @@ class SentenceEmbedder(Embeddings):
 
     def __init__(self, source: str, fingerprint: str, batch_size: int = 16) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         try:
             self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
@@ -70,7 +74,7 @@ class SentenceEmbedder(Embeddings):
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self.model.encode(

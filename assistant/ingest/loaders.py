@@ -38,10 +38,12 @@ def decode_bytes(data: bytes) -> str:
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return data.decode(encoding)
-    if _looks_utf16(data):
-        return data.decode("utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be")
     if b"\x00" in data:
-        raise LoadError("looks like a binary file, not text")
+        # Text has no NUL bytes except as UTF-16 (the high byte of ASCII characters).
+        text = _as_utf16(data)
+        if text is None:
+            raise LoadError("looks like a binary file, not text")
+        return text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -57,21 +59,17 @@ def decode_bytes(data: bytes) -> str:
     return data.decode(max(candidates)[1])
 
 
-def _looks_utf16(data: bytes) -> bool:
-    """UTF-16 without a BOM: many NUL bytes (from ASCII and line breaks) and a clean decode."""
-    sample = data[:4000]
-    return len(sample) >= 4 and sample.count(0) > len(sample) // 8 and _decodes_as_utf16(sample)
-
-
-def _decodes_as_utf16(sample: bytes) -> bool:
+def _as_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM, if the bytes decode to plausible text in either byte order."""
     for encoding in ("utf-16-le", "utf-16-be"):
         try:
-            text = sample[: len(sample) // 2 * 2].decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if _common_han_share(text) > 0.2 or text.isascii():
-            return True
-    return False
+        printable_ascii = sum(ch.isascii() and (ch.isprintable() or ch in "\n\r\t") for ch in text)
+        if _common_han_share(text) > 0.3 or printable_ascii == len(text):
+            return text
+    return None
 
 
 # The 500 most frequent characters of modern Chinese cover ~75% of running text in both scripts;

@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+
+from assistant.ingest.clean import clean_text, learn_boilerplate
+from assistant.ingest.loaders import load_text
+from assistant.text.chinese import to_simplified
+
+from .conftest import CORPUS
+
+TITLES = {
+    "000_d6b92f23921d179d.txt": "在X系统党建工作座谈会上的讲话",
+    "001_58fd5961e537d1e9.txt": "在區直系統機關黨委(直屬黨總支)書記抓基層黨建工作責任述職評議會上的講話",
+    "002_6ced87f26916ac27.txt": "在全市基层党建工作会上的讲话",
+    "003_5b479df242e3a196.txt": "在机关党建工作会议上的讲话",
+    "004_1cbbaef2f0fcc76e.txt": "经验材料：以党建引领XX事业高质量发展",
+}
+# Chrome seen in the sample corpus (checked in Simplified, so Traditional variants count too).
+CHROME = [
+    "仅供学习", "禁止外传", "酷乐文行", "自建平台", "不断迭代", "订阅", "打击倒卖", "会员", "QQ",
+    "206157060", "当前位置", "文范网", "讲话致辞 >", "领导讲话稿", "版权", "转载", "http", "wenfanwang",
+    "原创投稿",
+]
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    return {name: load_text(CORPUS / name) for name in TITLES}
+
+
+@pytest.fixture(scope="module")
+def cleaned(texts):
+    boilerplate = learn_boilerplate(texts.values())
+    return {name: clean_text(text, boilerplate) for name, text in texts.items()}
+
+
+def test_every_sample_document_keeps_its_real_title(cleaned):
+    assert {name: doc.title for name, doc in cleaned.items()} == TITLES
+
+
+@pytest.mark.parametrize("name", sorted(TITLES))
+def test_no_banner_or_web_chrome_survives(cleaned, name):
+    body = to_simplified("\n".join([cleaned[name].title, *cleaned[name].paragraphs]))
+    assert [c for c in CHROME if c in body] == []
+    assert not body.rstrip().endswith("专题")
+
+
+def test_repeated_title_kept_once(cleaned):
+    doc = cleaned["001_58fd5961e537d1e9.txt"]
+    assert all(TITLES["001_58fd5961e537d1e9.txt"] not in p for p in doc.paragraphs)
+    assert doc.paragraphs[0] == "同志們:"
+
+
+def test_placeholders_and_body_are_kept(cleaned, texts):
+    doc = cleaned["000_d6b92f23921d179d.txt"]
+    assert doc.paragraphs[1].startswith("市X局现有干部职工X人，其中党员X人")
+    # Every real paragraph survives verbatim.
+    last = "三是强化措施，奋力实现“三个一流”。"
+    assert any(p.startswith(last) for p in doc.paragraphs)
+    total = sum(len(p) for p in doc.paragraphs)
+    assert total > 0.95 * len(texts["000_d6b92f23921d179d.txt"].split("同志们：", 1)[1].replace("\n", ""))
+
+
+def test_a_document_alone_is_cleaned_without_corpus_statistics(texts):
+    doc = clean_text(texts["002_6ced87f26916ac27.txt"])
+    assert doc.title == TITLES["002_6ced87f26916ac27.txt"]
+    body = "\n".join(doc.paragraphs)
+    assert [c for c in CHROME if c in body] == []
+
+
+def test_lines_shared_across_documents_are_learned():
+    footer = "本站资料来自网络收集整理"
+    docs = [f"关于第{n}项工作的报告\n同志们：\n第{n}项工作进展顺利，成效明显，群众满意度持续提升。\n{footer}" for n in range(4)]
+    boilerplate = learn_boilerplate(docs)
+    cleaned = clean_text(docs[0], boilerplate)
+    assert footer not in cleaned.paragraphs
+    assert cleaned.paragraphs[0] == "同志们："  # a shared salutation is structure, not chrome
+
+
+def test_url_is_removed_inside_a_kept_line():
+    doc = clean_text("关于开展调研的通知\n同志们：\n详见 https://example.org/a.html 的安排，请各单位认真落实本次调研任务的要求。")
+    assert "example.org" not in doc.paragraphs[1] and "请各单位认真落实" in doc.paragraphs[1]
+
+
+def test_title_falls_back_to_file_name():
+    doc = clean_text("今年以来，我们认真落实各项部署，取得了明显成效，群众满意度不断提升。", fallback_title="2020年工作总结")
+    assert doc.title == "2020年工作总结"

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+from langchain_core.documents import Document
+
+from assistant.errors import BiganError
+from assistant.evaluate import evaluate, is_hit, load_items
+from assistant.retrieve import HybridRetriever
+
+from .conftest import CORPUS, DATA
+
+DEVSET = DATA / "devset.jsonl"
+
+
+def test_devset_is_well_formed():
+    items = load_items(DEVSET)
+    assert len(items) >= 40
+    kinds = {item["kind"] for item in items}
+    assert {"paraphrase", "numeric", "list", "s2t", "t2s"} <= kinds
+    for item in items:
+        assert item["gold"] in (CORPUS / item["source"]).read_text(encoding="utf-8"), item["question"]
+
+
+def test_hit_rule():
+    assert is_hit("黨組書記", "坚持党组书记每月召开")
+    assert is_hit("党组书记落实机关党建第一责任人责任", "党组书记落实机关 党建第一责任人")  # ≥60% contiguous
+    assert not is_hit("党组书记落实机关党建第一责任人责任", "党组书记落实")
+
+
+def test_recall_on_the_dev_set(searcher):
+    report = evaluate(searcher.search_many, load_items(DEVSET)).as_dict()
+    print(json.dumps(report["overall"]))
+    assert report["overall"]["recall@1"] >= 0.85, report["misses"]
+    assert report["overall"]["recall@5"] >= 0.95, report["misses"]
+
+
+def test_simplified_query_finds_traditional_text(searcher):
+    top = searcher.search("疫情防控期间派出机关党员突击队", 1)[0]
+    assert top.section.source == "001_58fd5961e537d1e9.txt"
+    assert "突擊隊45支" in top.section.text  # shown as written
+
+
+def test_traditional_query_finds_simplified_text(searcher):
+    top = searcher.search("黨建指導員要當好哪“六員”", 1)[0]
+    assert "“六员”" in top.section.text and top.section.source == "002_6ced87f26916ac27.txt"
+
+
+def test_hits_carry_citation_fields(searcher):
+    hit = searcher.search("三级责任抓目标", 3)[0].to_dict()
+    assert {"text", "source", "title", "heading", "score"} <= hit.keys()
+    assert hit["title"] == "经验材料：以党建引领XX事业高质量发展"
+    assert hit["heading"].startswith("一、三级责任抓目标")
+
+
+def test_scores_are_ordered(searcher):
+    scores = [h.score for h in searcher.search("基层党建", 10)]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 10
+
+
+def test_empty_query_is_refused(searcher):
+    with pytest.raises(BiganError, match="empty"):
+        searcher.search("   ")
+
+
+def test_langchain_retriever(searcher):
+    docs = HybridRetriever(searcher=searcher, k=3).invoke("党建指导员的六员")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    assert docs[0].metadata["source"] == "002_6ced87f26916ac27.txt"

@@ -1,0 +1,46 @@
+import os
+import socket
+
+import tiktoken.registry
+
+from assistant.text.chinese import is_traditional, match_key, split_sentences, to_simplified, to_traditional
+from assistant.text.segment import add_terms, coined_terms, tokenize
+from assistant.text.tokens import count_tokens, get_encoding
+
+
+def test_traditional_and_simplified_round_trip():
+    assert to_simplified("黨組織書記") == "党组织书记"
+    assert to_traditional("党组织书记") == "黨組織書記"
+    assert is_traditional("在區直系統機關黨委書記抓基層黨建工作責任述職評議會上的講話")
+    assert not is_traditional("在全市基层党建工作会上的讲话")
+
+
+def test_match_key_ignores_script_and_whitespace():
+    assert match_key("黨建 工作\n會議") == match_key("党建工作会议")
+
+
+def test_sentences_keep_end_marks_and_closing_quotes():
+    text = "一是主动学标。把“手册”作为读本！二是流程对标；三是阵地达标？最后一句"
+    assert split_sentences(text) == ["一是主动学标。", "把“手册”作为读本！", "二是流程对标；", "三是阵地达标？", "最后一句"]
+    assert split_sentences("他说：“好。”然后走了。") == ["他说：“好。”", "然后走了。"]
+
+
+def test_token_counts_come_from_packaged_files(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("tiktoken tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})  # force a real load in this process
+    get_encoding.cache_clear()
+    assert get_encoding("cl100k_base").encode("hello world") == [15339, 1917]
+    assert count_tokens("在全市基层党建工作会上的讲话") == 17
+    assert os.listdir(tmp_path)  # tiktoken verified and cached the packaged file where we pointed it
+    get_encoding.cache_clear()
+
+
+def test_coined_terms_are_learned_and_kept_whole():
+    terms = coined_terms(["以党建统领“一强三创”行动为抓手，落实“三会一课”制度。"])
+    assert terms == {"一强三创", "三会一课"}
+    add_terms(terms)
+    assert "一强三创" in tokenize("党建统领一强三创行动")
