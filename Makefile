@@ -21,8 +21,8 @@ model: $(STAMP)
 kb: setup
 	$(BIN)/bigan index corpus
 
-run: kb
-	$(BIN)/bigan shell
+run: setup
+	$(BIN)/python app.py
 
 test: kb
 	$(BIN)/python -m pytest

@@ -1,8 +1,10 @@
 """Bigan (笔杆子): a retrieval-augmented writing assistant for Chinese official material.
 
-Public surface:
-    build_kb(paths)           index files or folders into the knowledge base
-    Searcher.open(settings)   hybrid search over it
+The library, in the order data flows:
+    assistant.kb.build(root, settings, add=[paths])   files → sections → FAISS + BM25 index
+    assistant.retrieve.Searcher.open(settings)        hybrid search over it (.search, .search_many)
+    assistant.retrieve.HybridRetriever                the same as a LangChain retriever
+Settings come from assistant.config.get_settings() (BIGAN_* variables or bigan.toml).
 """
 from .config import Settings, get_settings
 

@@ -69,7 +69,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise BiganError(f"{path} has no queries")
         searcher = Searcher.open(get_settings())
         for hits in searcher.search_many(queries, args.k):
-            _print_hits(hits, True) if args.json else _print_hits(hits, False)
+            _print_hits(hits, args.json)
         return 0
     if not args.query.strip():
         raise BiganError("the query is empty")

@@ -202,6 +202,10 @@ def build(
             docs[doc_id] = entry
             texts[doc_id] = text
 
+        if old and not (report.added or report.updated or report.removed or report.rebuilt):
+            report.sections = len(old.sections)
+            return report  # nothing changed: the live generation stays as it is
+
         boilerplate = learn_boilerplate(texts.values())
         sections: list[Section] = []
         for doc_id in sorted(docs, key=lambda d: docs[d]["source"]):

@@ -86,3 +86,12 @@ def test_index_reports_and_continues(tmp_path):
 def test_shell_answers_queries(sample_kb_dir):
     result = bigan("shell", "-k", "1", kb_dir=sample_kb_dir, input_text="三会一课\n\n")
     assert result.returncode == 0 and "[1] " in result.stdout
+
+
+def test_app_brings_kb_up_to_date_then_searches(sample_kb_dir):
+    result = subprocess.run(
+        [sys.executable, "app.py"], capture_output=True, text=True, cwd=ROOT, input="三会一课\n\n", timeout=600,
+        env={**os.environ, "BIGAN_KB_DIR": str(sample_kb_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "unchanged 5" in result.stdout and "[1] " in result.stdout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -90,8 +91,6 @@ def _plain(data: bytes) -> str:
 
 
 def _docx(data: bytes) -> str:
-    import io
-
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise LoadError("this is an old Word .doc file renamed .docx; open it in Word/WPS and save as .docx")
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -117,8 +116,6 @@ def _docx(data: bytes) -> str:
 
 
 def _pdf(data: bytes) -> str:
-    import io
-
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
