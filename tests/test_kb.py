@@ -163,3 +163,15 @@ def test_unknown_path_is_an_error(tmp_path):
     settings = make_settings(tmp_path / "kb")
     with pytest.raises(BiganError, match="no such file or folder"):
         build(settings.kb_dir, settings, add=[tmp_path / "missing"])
+
+
+def test_removing_a_document_by_id(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "kb")
+    build(settings.kb_dir, settings, add=[corpus_copy])
+    kb = KnowledgeBase.load(settings.kb_dir)
+    doc_id = next(d for d, e in kb.documents.items() if e["name"] == "000_d6b92f23921d179d.txt")
+    report = build(settings.kb_dir, settings, remove=[doc_id])
+    assert [p.endswith("000_d6b92f23921d179d.txt") for p in report.removed] == [True] and report.embedded == 0
+    after = KnowledgeBase.load(settings.kb_dir)
+    assert doc_id not in after.documents and all(s.doc_id != doc_id for s in after.sections)
+    assert after.index.ntotal == len(after.sections)
