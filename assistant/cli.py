@@ -58,23 +58,20 @@ def _print_hits(hits: list, as_json: bool) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     from .retrieve import Searcher
 
-    if args.batch is None and args.query is None:
-        raise BiganError("give a QUERY or --batch FILE")
-    if args.batch is not None:
+    if args.batch is None:
+        if args.query is None or not args.query.strip():
+            raise BiganError("the query is empty" if args.query is not None else "give a QUERY or --batch FILE")
+        queries = [args.query]
+    else:
         path = Path(args.batch)
         if not path.is_file():
             raise BiganError(f"no such file: {path}")
         queries = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         if not queries:
             raise BiganError(f"{path} has no queries")
-        searcher = Searcher.open(get_settings())
-        for hits in searcher.search_many(queries, args.k):
-            _print_hits(hits, args.json)
-        return 0
-    if not args.query.strip():
-        raise BiganError("the query is empty")
     searcher = Searcher.open(get_settings())
-    _print_hits(searcher.search(args.query, args.k), args.json)
+    for hits in searcher.search_many(queries, args.k):
+        _print_hits(hits, args.json)
     return 0
 
 

@@ -159,6 +159,7 @@ def build(
     """
     _, fingerprint = resolve_model(settings)
     files, folders = _scan(add)
+    chunking = {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding}
     report = IndexReport()
     with _writer_lock(root):
         old = _load_any(root)
@@ -167,88 +168,111 @@ def build(
             # Texts of the old KB are reused; its vectors come from another model and are dropped.
             report.rebuilt = f"KB was built with {old.manifest['embedding']['model']}; re-embedding everything"
             log(report.rebuilt)
-        docs: dict[str, dict] = dict(old.documents) if old else {}
-        texts: dict[str, str] = {d: old.doc_text(d) for d in docs} if old else {}
-        remove = set(remove)
-
-        for doc_id in list(docs):
-            source = Path(docs[doc_id]["source"])
-            vanished = any(source.is_relative_to(folder) for folder in folders) and not source.exists()
-            if doc_id in remove or vanished:
-                report.removed.append(docs[doc_id]["source"])
-                del docs[doc_id], texts[doc_id]
-
-        for path in files:
-            source = str(path)
-            doc_id = _doc_id(source)
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                report.failed.append((source, f"cannot read file: {exc.strerror or exc}"))
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            if doc_id in docs and docs[doc_id]["sha256"] == sha:
-                report.unchanged.append(source)
-                continue
-            try:
-                text = load_text(path)
-            except LoadError as exc:
-                report.failed.append((source, str(exc)))
-                continue
-            now = time.strftime("%Y-%m-%d %H:%M:%S")
-            entry = {"source": source, "name": path.name, "sha256": sha, "size": len(data), "updated": now}
-            (report.updated if doc_id in docs else report.added).append(source)
-            entry["added"] = docs.get(doc_id, {}).get("added", now)
-            docs[doc_id] = entry
-            texts[doc_id] = text
-
-        if old and not (report.added or report.updated or report.removed or report.rebuilt):
+        docs, texts = _update_documents(old, files, folders, set(remove), report)
+        unchanged = not (report.added or report.updated or report.removed or report.rebuilt)
+        if old and unchanged and old.manifest["chunking"] == chunking:
             report.sections = len(old.sections)
             return report  # nothing changed: the live generation stays as it is
 
-        boilerplate = learn_boilerplate(texts.values())
-        sections: list[Section] = []
-        for doc_id in sorted(docs, key=lambda d: docs[d]["source"]):
-            entry = docs[doc_id]
-            cleaned = clean_text(texts[doc_id], boilerplate, fallback_title=Path(entry["name"]).stem)
-            doc_sections = split_sections(
-                cleaned, doc_id, entry["name"], settings.chunk_tokens, settings.min_chunk_tokens, settings.token_encoding
-            )
-            entry["title"] = cleaned.title
-            entry["sections"] = len(doc_sections)
-            sections.extend(doc_sections)
-
-        reusable = {}
-        if previous is not None:
-            for section, vector in zip(previous.sections, previous.vectors()):
-                reusable[_text_key(embed_text(section))] = vector
-        inputs = [embed_text(s) for s in sections]
-        missing = [i for i, text in enumerate(inputs) if _text_key(text) not in reusable]
-        embedder = get_embedder(settings) if missing or not sections else None
-        dim = embedder.dimension if embedder else int(previous.index.d)
-        vectors = np.zeros((len(sections), dim), dtype=np.float32)
-        missing_set = set(missing)
-        for i, text in enumerate(inputs):
-            if i not in missing_set:
-                vectors[i] = reusable[_text_key(text)]
-        if missing:
-            log(f"embedding {len(missing)} sections")
-            vectors[missing] = embedder.encode_documents([inputs[i] for i in missing], progress=progress)
-        report.embedded = len(missing)
-        report.sections = len(sections)
-
+        sections = _split_all(docs, texts, settings)
+        vectors = _vectors_for(sections, previous, settings, report, log, progress)
         terms = sorted(coined_terms(s.text_s for s in sections))
         add_terms(terms)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "embedding": {"model": settings.embedding_model, "fingerprint": fingerprint, "dimension": dim},
-            "chunking": {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding},
+            "embedding": {"model": settings.embedding_model, "fingerprint": fingerprint, "dimension": vectors.shape[1]},
+            "chunking": chunking,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"),
             "terms": terms,
             "documents": docs,
         }
         _write_generation(root, manifest, sections, vectors, texts)
     return report
+
+
+def _update_documents(
+    old: KnowledgeBase | None, files: list[Path], folders: list[Path], remove: set[str], report: IndexReport
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """The document table and texts after removals and additions; unreadable files keep their old version."""
+    docs: dict[str, dict] = dict(old.documents) if old else {}
+    texts: dict[str, str] = {d: old.doc_text(d) for d in docs} if old else {}
+    for doc_id in list(docs):
+        source = Path(docs[doc_id]["source"])
+        vanished = any(source.is_relative_to(folder) for folder in folders) and not source.exists()
+        if doc_id in remove or vanished:
+            report.removed.append(docs[doc_id]["source"])
+            del docs[doc_id], texts[doc_id]
+
+    for path in files:
+        source = str(path)
+        doc_id = _doc_id(source)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed.append((source, f"cannot read file: {exc.strerror or exc}"))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        if doc_id in docs and docs[doc_id]["sha256"] == sha:
+            report.unchanged.append(source)
+            continue
+        try:
+            text = load_text(path)
+        except LoadError as exc:
+            report.failed.append((source, str(exc)))
+            continue
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        (report.updated if doc_id in docs else report.added).append(source)
+        added = docs.get(doc_id, {}).get("added", now)
+        docs[doc_id] = {"source": source, "name": path.name, "sha256": sha, "size": len(data), "added": added, "updated": now}
+        texts[doc_id] = text
+    return docs, texts
+
+
+def _split_all(docs: dict[str, dict], texts: dict[str, str], settings: Settings) -> list[Section]:
+    """Clean and split every document; boilerplate is learned across all of them, so all are redone."""
+    boilerplate = learn_boilerplate(texts.values())
+    sections: list[Section] = []
+    for doc_id in sorted(docs, key=lambda d: docs[d]["source"]):
+        entry = docs[doc_id]
+        cleaned = clean_text(texts[doc_id], boilerplate, fallback_title=Path(entry["name"]).stem)
+        doc_sections = split_sections(
+            cleaned, doc_id, entry["name"], settings.chunk_tokens, settings.min_chunk_tokens, settings.token_encoding
+        )
+        entry["title"] = cleaned.title
+        entry["sections"] = len(doc_sections)
+        sections.extend(doc_sections)
+    return sections
+
+
+def _vectors_for(
+    sections: list[Section],
+    previous: KnowledgeBase | None,
+    settings: Settings,
+    report: IndexReport,
+    log: Callable[[str], None],
+    progress: bool,
+) -> np.ndarray:
+    """Vectors for `sections`, reusing the previous generation's for unchanged embed texts."""
+    reusable: dict[str, np.ndarray] = {}
+    if previous is not None:
+        reusable = {_text_key(embed_text(s)): v for s, v in zip(previous.sections, previous.vectors())}
+    keys = [_text_key(embed_text(s)) for s in sections]
+    missing = [i for i, key in enumerate(keys) if key not in reusable]
+    if previous is not None and not missing:
+        dim = int(previous.index.d)
+    else:
+        embedder = get_embedder(settings)
+        dim = embedder.dimension
+    vectors = np.zeros((len(sections), dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in reusable:
+            vectors[i] = reusable[key]
+    if missing:
+        log(f"embedding {len(missing)} sections")
+        vectors[missing] = embedder.encode_documents([embed_text(sections[i]) for i in missing], progress=progress)
+    report.embedded = len(missing)
+    report.sections = len(sections)
+    return vectors
 
 
 def _load_any(root: Path) -> KnowledgeBase | None:

@@ -175,3 +175,11 @@ def test_removing_a_document_by_id(tmp_path, corpus_copy):
     after = KnowledgeBase.load(settings.kb_dir)
     assert doc_id not in after.documents and all(s.doc_id != doc_id for s in after.sections)
     assert after.index.ntotal == len(after.sections)
+
+
+def test_changing_the_section_budget_resplits_unchanged_files(tmp_path, corpus_copy):
+    kb_dir = tmp_path / "kb"
+    first = build(kb_dir, make_settings(kb_dir), add=[corpus_copy])
+    second = build(kb_dir, make_settings(kb_dir, chunk_tokens=160), add=[corpus_copy])
+    assert len(second.unchanged) == 2 and second.sections > first.sections and second.embedded > 0
+    assert KnowledgeBase.load(kb_dir).manifest["chunking"]["tokens"] == 160

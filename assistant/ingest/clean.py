@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..text.chinese import to_simplified
+from ..text.chinese import match_key, to_simplified
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。]+", re.I)
 _SENTENCE_PUNCT = "。！？；!?"
@@ -51,10 +51,6 @@ def raw_lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
-def _key(line: str) -> str:
-    return re.sub(r"\s+", "", to_simplified(line))
-
-
 def is_salutation(line: str) -> bool:
     return bool(_SALUTATION_RE.match(to_simplified(line.strip())))
 
@@ -74,7 +70,7 @@ def learn_boilerplate(documents: Iterable[str], min_share: float = 0.05) -> set[
     texts = list(documents)
     df: Counter[str] = Counter()
     for text in texts:
-        df.update({_key(line) for line in raw_lines(_URL_RE.sub("", text)) if len(line) <= 200})
+        df.update({match_key(line) for line in raw_lines(_URL_RE.sub("", text)) if len(line) <= 200})
     threshold = max(2, math.ceil(min_share * len(texts)))
     return {
         line
@@ -103,7 +99,7 @@ def clean_text(text: str, boilerplate: set[str] | None = None, fallback_title: s
     seen: set[str] = set()
     for line in raw_lines(text):
         without_urls = _URL_RE.sub("", line).strip()
-        key = _key(without_urls)
+        key = match_key(without_urls)
         if not key or _is_chrome(without_urls) or key in boilerplate or (key in seen and len(key) <= 80):
             dropped.append(line)
             continue

@@ -27,7 +27,7 @@ def load_text(path: Path) -> str:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("file is empty")
-    reader = {".docx": _docx, ".pdf": _pdf, ".html": _html, ".htm": _html}.get(suffix, _plain)
+    reader = {".docx": _docx, ".pdf": _pdf, ".html": _html, ".htm": _html}.get(suffix, decode_bytes)
     text = reader(data)
     if not text.strip():
         raise LoadError("no text found in file")
@@ -84,10 +84,6 @@ _COMMON = set(
 def _common_han_share(text: str) -> float:
     han = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
     return sum(ch in _COMMON for ch in han) / len(han) if han else 0.0
-
-
-def _plain(data: bytes) -> str:
-    return decode_bytes(data)
 
 
 def _docx(data: bytes) -> str:

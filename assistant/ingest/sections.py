@@ -168,8 +168,7 @@ def split_sections(
     encoding: str = "cl100k_base",
 ) -> list[Section]:
     sections: list[Section] = []
-    paragraphs = list(doc.paragraphs)
-    for block in _merge_tiny(_blocks(paragraphs), min_tokens, encoding):
+    for block in _merge_tiny(_blocks(doc.paragraphs), min_tokens, encoding):
         for text, label in _pack(block.paragraphs, budget, min_tokens, encoding):
             path = list(block.path) + ([label] if label and not is_salutation(text) else [])
             sections.append(
