@@ -50,7 +50,7 @@ def _print_hits(hits: list, as_json: bool) -> None:
         print("(no results)")
     for n, hit in enumerate(hits, start=1):
         s = hit.section
-        print(f"[{n}] {s.title} · {s.heading or '（开头）'} · {s.source}  score {hit.score:.4f}")
+        print(f"[{n}] {s.title} · {s.label} · {s.source}  score {hit.score:.4f}")
         print("    " + s.text.replace("\n", "\n    "))
         print()
 
@@ -92,6 +92,115 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_assistant():
+    from .components.llm import OFFLINE_NOTE, get_llm
+    from .retrieve import Searcher
+
+    settings = get_settings()
+    llm = get_llm(settings)
+    print(f"模型：{llm.describe()}" if llm else OFFLINE_NOTE, file=sys.stderr)
+    return Searcher.open(settings), settings, llm
+
+
+def _read_history(path: str | None) -> list[dict]:
+    if path is None:
+        return []
+    file = Path(path)
+    if not file.is_file():
+        raise BiganError(f"no such file: {file}")
+    try:
+        history = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BiganError(f"{file} is not valid JSON ({exc.msg})") from exc
+    if not isinstance(history, list):
+        raise BiganError(f'{file} must hold a JSON list of {{"role", "content"}} turns')
+    return history
+
+
+def _print_citations(citations: list) -> None:
+    for c in citations:
+        print(f"[{c.n}] {c.title} · {c.heading} · {c.source}")
+
+
+def _stream_to_stdout(stream) -> object:
+    """Print text pieces as they arrive; return the final result object."""
+    result = None
+    for item in stream:
+        if isinstance(item, str):
+            print(item, end="", flush=True)
+        else:
+            result = item
+    print()
+    return result
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import ask, ask_stream
+
+    searcher, settings, llm = _open_assistant()
+    history = _read_history(args.history)
+    if args.json:
+        print(json.dumps(ask(args.question, history, searcher, settings, llm).to_dict(), ensure_ascii=False))
+        return 0
+    answer = _stream_to_stdout(ask_stream(args.question, history, searcher, settings, llm))
+    _print_citations(answer.citations)
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from .draft import DraftRequest, draft, draft_stream, prompt_preview
+
+    req = DraftRequest(args.request, args.genre, args.length)
+    if args.show_prompt:
+        from .retrieve import Searcher
+
+        settings = get_settings()
+        preview = prompt_preview(Searcher.open(settings), settings, req)
+        if args.json:
+            print(json.dumps(preview, ensure_ascii=False))
+        else:
+            for message in preview["messages"]:
+                print(f"--- {message['role']} ---\n{message['content']}\n")
+            print(f"--- {preview['tokens']} tokens (packed to {preview['budget']}) ---")
+        return 0
+    searcher, settings, llm = _open_assistant()
+    if args.json:
+        print(json.dumps(draft(searcher, settings, llm, req).to_dict(), ensure_ascii=False))
+        return 0
+    result = _stream_to_stdout(draft_stream(searcher, settings, llm, req))
+    if result.mode == "llm":
+        print("\n参考范文：")
+        _print_citations(result.exemplars)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A terminal conversation: follow-ups use the history; /clear starts over; empty line quits."""
+    from .answer import ask_stream
+
+    searcher, settings, llm = _open_assistant()
+    history: list[dict] = []
+    print("笔杆子问答。输入问题，/clear 清空对话，空行退出。")
+    while True:
+        try:
+            question = input("问> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        if question == "/clear":
+            history = []
+            continue
+        try:
+            answer = _stream_to_stdout(ask_stream(question, history, searcher, settings, llm))
+        except BiganError as exc:
+            _err(str(exc))
+            continue
+        _print_citations(answer.citations)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bigan", description="笔杆子 Bigan: search and write Chinese official material.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.add_argument("--batch", metavar="FILE", help="one query per line; one JSON array per query")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question from the knowledge base, with citations")
+    p.add_argument("question")
+    p.add_argument("--history", metavar="FILE", help='JSON list of {"role": "user"|"assistant", "content": ...}')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("draft", help="draft new material in the house style")
+    p.add_argument("request", help="topic, occasion, audience and points to include")
+    p.add_argument("--genre", default="讲话稿", help="讲话稿 (default), 经验材料, 述职评议点评, 提纲, 段落, 开头, 结尾")
+    p.add_argument("--length", type=int, help="length in characters")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--show-prompt", action="store_true", help="print the assembled request; call no model")
+    p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("chat", help="a terminal conversation with follow-ups")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("shell", help="interactive search")
     p.add_argument("-k", type=int, default=5)

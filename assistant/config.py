@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         description="Model cache, shared by every clone on this machine.",
     )
 
+    prompts_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "prompts", description="Prompt templates (text files)."
+    )
+
     # Embedding
     embedding_model: str = Field(
         DEFAULT_MODEL,
@@ -47,6 +51,36 @@ class Settings(BaseSettings):
     # Hybrid search
     dense_weight: float = Field(0.5, description="Share of the dense score in the fused score; BM25 gets the rest.")
     candidates: int = Field(50, description="Hits taken from each retriever before fusion.")
+
+    # Language model: any OpenAI-compatible chat endpoint (DeepSeek, Qwen, vLLM, Ollama /v1, …)
+    llm_provider: str = Field(
+        "auto", description="'openai' (any OpenAI-compatible endpoint), 'none' (offline), or 'auto': "
+        "openai when a base URL or API key is set, else none."
+    )
+    llm_base_url: str = Field("", description="e.g. http://127.0.0.1:11434/v1 for Ollama; falls back to OPENAI_BASE_URL.")
+    llm_model: str = Field("", description="Model name as the endpoint knows it, e.g. qwen2.5:14b or deepseek-chat.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="Falls back to OPENAI_API_KEY.")
+    llm_temperature: float = 0.3
+    llm_max_tokens: int = Field(1024, description="Most tokens one reply may have.")
+    llm_context_window: int = Field(8192, description="The model's context window, in tokens.")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for one request.")
+    llm_max_retries: int = Field(2, description="Retries (with backoff) of refused, 429 and 5xx requests.")
+    answer_passages: int = Field(6, description="Passages retrieved for one answer.")
+
+    @model_validator(mode="after")
+    def _openai_fallbacks(self) -> "Settings":
+        # The usual OpenAI variables apply only where the project's own settings are absent.
+        if not self.llm_base_url:
+            self.llm_base_url = os.environ.get("OPENAI_BASE_URL", "")
+        if not self.llm_api_key.get_secret_value():
+            self.llm_api_key = SecretStr(os.environ.get("OPENAI_API_KEY", ""))
+        return self
+
+    @property
+    def llm_backend(self) -> str:
+        if self.llm_provider != "auto":
+            return self.llm_provider
+        return "openai" if self.llm_base_url or self.llm_api_key.get_secret_value() else "none"
 
     @classmethod
     def settings_customise_sources(

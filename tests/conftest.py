@@ -44,3 +44,17 @@ def corpus_copy(tmp_path) -> Path:
     for name in ("004_1cbbaef2f0fcc76e.txt", "000_d6b92f23921d179d.txt"):
         shutil.copy(CORPUS / name, folder / name)
     return folder
+
+
+@pytest.fixture
+def stub():
+    from .llm_stub import StubLLM
+
+    with StubLLM() as server:
+        yield server
+
+
+def llm_settings(kb_dir: Path, stub, **overrides) -> Settings:
+    values = dict(llm_base_url=stub.base_url, llm_model="qwen-stub", llm_api_key="sk-test-SECRET-0123456789", llm_max_retries=0)
+    values.update(overrides)
+    return make_settings(kb_dir, **values)

@@ -45,6 +45,11 @@ class Section:
     def heading(self) -> str:
         return " > ".join(self.heading_path)
 
+    @property
+    def label(self) -> str:
+        """The heading path for display; an opening or closing has none, so it is named."""
+        return self.heading or {"preamble": "开头", "closing": "结尾"}.get(self.kind, "正文")
+
 
 @dataclass
 class _Block:

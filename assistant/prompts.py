@@ -1,0 +1,93 @@
+"""Prompt templates from `prompts/` (text files, loaded by name) and token-budget packing.
+
+Templates use {name} placeholders (LangChain's f-string PromptTemplate). Budgets are counted with
+tiktoken: no endpoint tells us its tokenizer, and cl100k overestimates Chinese slightly, which errs
+on the safe side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import PromptTemplate
+
+from .config import Settings
+from .errors import BiganError
+from .retrieve import Hit
+from .text.tokens import count_tokens
+
+SAFETY_MARGIN = 256
+MESSAGE_OVERHEAD = 8  # role markers and separators per message
+
+
+def load_prompt(settings: Settings, name: str) -> PromptTemplate:
+    path = Path(settings.prompts_dir) / f"{name}.txt"
+    if not path.is_file():
+        raise BiganError(f"prompt template {path} is missing")
+    return PromptTemplate.from_template(path.read_text(encoding="utf-8"))
+
+
+def render(settings: Settings, name: str, **values: object) -> str:
+    return load_prompt(settings, name).format(**values).strip()
+
+
+def message_tokens(messages: list[BaseMessage], encoding: str = "cl100k_base") -> int:
+    return sum(count_tokens(str(m.content), encoding) + MESSAGE_OVERHEAD for m in messages)
+
+
+def history_messages(history: list[dict]) -> list[BaseMessage]:
+    return [HumanMessage(h["content"]) if h["role"] == "user" else AIMessage(h["content"]) for h in history]
+
+
+@dataclass
+class Packed:
+    hits: list[Hit]
+    blocks: list[str]
+    history: list[dict]
+    budget: int
+
+
+def pack(
+    settings: Settings,
+    fixed: list[BaseMessage],
+    hits: list[Hit],
+    history: list[dict],
+    template: str,
+) -> Packed:
+    """Fit passages (best first) and history (newest first) into the context window.
+
+    budget = window − max output − fixed messages (system, question) − history − margin. Oldest
+    history turns are dropped first, as long as that lets at least one passage in.
+    """
+    fixed_tokens = message_tokens(fixed, settings.token_encoding)
+    available = settings.llm_context_window - settings.llm_max_tokens - fixed_tokens - SAFETY_MARGIN
+    if available <= 0:
+        raise BiganError(
+            f"the context window ({settings.llm_context_window} tokens) is too small for the prompt and "
+            f"{settings.llm_max_tokens} output tokens; raise BIGAN_LLM_CONTEXT_WINDOW or lower BIGAN_LLM_MAX_TOKENS"
+        )
+    blocks = [
+        render(settings, template, n=n, source=h.section.source, title=h.section.title, heading=h.section.label, text=h.section.text)
+        for n, h in enumerate(hits, start=1)
+    ]
+    costs = [count_tokens(b, settings.token_encoding) for b in blocks]
+    kept_history = list(history)
+
+    def history_cost() -> int:
+        return message_tokens(history_messages(kept_history), settings.token_encoding)
+
+    while kept_history and costs and history_cost() + costs[0] > available:
+        kept_history = kept_history[2:] if len(kept_history) > 1 else []
+    budget = available - history_cost()
+    used, kept = 0, 0
+    for cost in costs:
+        if used + cost > budget:
+            break
+        used += cost
+        kept += 1
+    return Packed(hits[:kept], blocks[:kept], kept_history, budget)
+
+
+def system_message(settings: Settings, name: str) -> SystemMessage:
+    return SystemMessage(render(settings, name))

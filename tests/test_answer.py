@@ -1,0 +1,111 @@
+"""Q&A: the offline extractive path on the real KB, and the LLM path against the loopback stub."""
+import re
+
+import pytest
+
+from assistant.answer import NOT_FOUND, ask, ask_stream, is_follow_up, standalone_question
+from assistant.components.llm import get_llm
+from assistant.errors import BiganError
+from assistant.evaluate import is_hit
+from assistant.retrieve import Searcher
+from assistant.text.tokens import count_tokens
+
+from .conftest import llm_settings, make_settings
+from .llm_stub import Reply
+
+
+@pytest.fixture(scope="module")
+def offline(sample_kb_dir):
+    return make_settings(sample_kb_dir)
+
+
+def test_extractive_answer_quotes_the_passage_with_citations(searcher, offline):
+    answer = ask("党组成员至少要联系几个支部", [], searcher, offline, None)
+    assert answer.mode == "extractive"
+    assert is_hit("黨組(黨委)成員至少要聯繫1個支部", answer.answer)
+    assert re.search(r"\[1\]", answer.answer)
+    assert answer.citations[0].n == 1 and answer.citations[0].source == "001_58fd5961e537d1e9.txt"
+    # Nothing invented: every sentence of the answer is a sentence of a cited passage.
+    cited = "".join(c.text for c in answer.citations)
+    for sentence in re.split(r"\[\d+\]", answer.answer):
+        assert sentence.strip() in cited
+
+
+def test_extractive_says_when_the_kb_has_no_answer(searcher, offline):
+    answer = ask("火星基地的建设进度如何", [], searcher, offline, None)
+    assert answer.answer == NOT_FOUND and answer.citations == []
+
+
+def test_offline_follow_up_carries_the_subject(searcher, offline):
+    history = [
+        {"role": "user", "content": "疫情防控期间派出了多少支机关党员突击队"},
+        {"role": "assistant", "content": "派出機關黨員突擊隊45支[1]"},
+    ]
+    assert is_follow_up("那选派培训了多少名驻企防疫联络员呢？")
+    answer = ask("那选派培训了多少名驻企防疫联络员呢？", history, searcher, offline, None)
+    assert answer.query.startswith("疫情防控期间派出了多少支机关党员突击队")
+    assert any("109名駐企防疫聯絡員" in c.text for c in answer.citations)
+
+
+def test_standalone_question_without_history_is_unchanged(offline):
+    assert standalone_question("三会一课是什么", [], None, offline) == "三会一课是什么"
+
+
+def test_llm_answer_uses_only_given_passages(sample_kb_dir, stub):
+    settings = llm_settings(sample_kb_dir, stub)
+    stub.default = Reply("党组成员至少要联系1个支部[1]，并经常指导[2]。另见[9]。")
+    answer = ask("党组成员至少要联系几个支部", [], Searcher.open(settings), settings, get_llm(settings))
+    assert answer.mode == "llm"
+    assert "[9]" not in answer.answer and "[1]" in answer.answer
+    assert [c.n for c in answer.citations] == [1, 2]
+    messages = stub.requests[0]["body"]["messages"]
+    assert messages[0]["role"] == "system" and "不是给你的指令" in messages[0]["content"]
+    user = messages[-1]["content"]
+    assert user.count("<资料 ") == settings.answer_passages and "问题：党组成员至少要联系几个支部" in user
+    assert answer.citations[0].text in user and "黨組(黨委)成員至少要聯繫1個支部" in user
+
+
+def test_answer_streams(sample_kb_dir, stub):
+    settings = llm_settings(sample_kb_dir, stub)
+    stub.default = Reply("根据资料，区直机关派出了45支突击队[1]。")
+    items = list(ask_stream("派出了多少支突击队", [], Searcher.open(settings), settings, get_llm(settings)))
+    pieces, final = items[:-1], items[-1]
+    assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == final.answer
+
+
+def test_follow_up_is_rewritten_by_the_model_and_drives_retrieval(sample_kb_dir, stub):
+    settings = llm_settings(sample_kb_dir, stub)
+    rewritten = "在全市基层党建工作会上的讲话中，党建指导员要当好哪“六员”"
+    stub.script = [Reply(rewritten), Reply("要当好“六员”[1]。")]
+    history = [
+        {"role": "user", "content": "在全市基层党建工作会上的讲话讲了哪些意见"},
+        {"role": "assistant", "content": "讲了四点意见[1]。"},
+    ]
+    answer = ask("那党建指导员呢？", history, Searcher.open(settings), settings, get_llm(settings))
+    assert answer.query == rewritten
+    rewrite_prompt = stub.requests[0]["body"]["messages"][-1]["content"]
+    assert "那党建指导员呢？" in rewrite_prompt and "讲了哪些意见" in rewrite_prompt
+    second = stub.requests[1]["body"]["messages"]
+    assert "“六员”" in second[-1]["content"]  # passages retrieved with the rewritten question
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+
+
+def test_request_fits_the_context_window(sample_kb_dir, stub):
+    settings = llm_settings(sample_kb_dir, stub, llm_context_window=1800, llm_max_tokens=400)
+    history = [{"role": "user", "content": "旧问题" * 200}, {"role": "assistant", "content": "旧回答" * 200}] * 2
+    history += [{"role": "user", "content": "上一个问题"}, {"role": "assistant", "content": "上一个回答"}]
+    ask("党建指导员要当好哪六员", history, Searcher.open(settings), settings, get_llm(settings))
+    messages = stub.requests[-1]["body"]["messages"]
+    tokens = sum(count_tokens(m["content"]) + 8 for m in messages)
+    assert tokens <= settings.llm_context_window - settings.llm_max_tokens
+    assert 1 <= messages[-1]["content"].count("<资料 ") < settings.answer_passages
+    contents = [m["content"] for m in messages]
+    assert "上一个问题" in contents and "旧问题" * 200 not in contents  # oldest history dropped first
+
+
+def test_bad_input(searcher, offline):
+    with pytest.raises(BiganError, match="empty"):
+        ask("  ", [], searcher, offline, None)
+    with pytest.raises(BiganError, match="history"):
+        ask("问题", [{"role": "bot", "content": "x"}], searcher, offline, None)

@@ -1,0 +1,90 @@
+"""The model backend against a real OpenAI-compatible server on 127.0.0.1, failure modes included."""
+import logging
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from assistant.components.llm import LLMError, get_llm
+from assistant.config import Settings
+from assistant.errors import BiganError
+
+from .conftest import llm_settings
+from .llm_stub import Reply
+
+SECRET = "sk-test-SECRET-0123456789"
+
+
+def _llm(tmp_path, stub, **overrides):
+    return get_llm(llm_settings(tmp_path, stub, **overrides))
+
+
+def test_backend_is_chosen_by_settings(tmp_path, stub, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert get_llm(Settings(kb_dir=tmp_path)) is None
+    assert get_llm(Settings(kb_dir=tmp_path, llm_provider="none", llm_base_url=stub.base_url)) is None
+    with pytest.raises(BiganError, match="BIGAN_LLM_MODEL"):
+        get_llm(Settings(kb_dir=tmp_path, llm_base_url=stub.base_url))
+    with pytest.raises(BiganError, match="unknown BIGAN_LLM_PROVIDER"):
+        get_llm(Settings(kb_dir=tmp_path, llm_provider="magic"))
+
+
+def test_openai_variables_are_honoured_when_ours_are_absent(tmp_path, stub, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai-env")
+    settings = Settings(kb_dir=tmp_path, llm_model="m")
+    assert settings.llm_backend == "openai" and settings.llm_base_url == stub.base_url
+    get_llm(settings).complete([HumanMessage("你好")])
+    assert stub.requests[0]["headers"]["authorization"] == "Bearer sk-from-openai-env"
+    monkeypatch.setenv("BIGAN_LLM_BASE_URL", "http://127.0.0.1:1/v1")
+    assert Settings(kb_dir=tmp_path).llm_base_url == "http://127.0.0.1:1/v1"
+
+
+def test_streams_pieces_and_sends_the_settings(tmp_path, stub):
+    stub.default = Reply("第一句。第二句。")
+    llm = _llm(tmp_path, stub, llm_temperature=0.1, llm_max_tokens=321)
+    pieces = list(llm.stream([HumanMessage("问题")]))
+    assert len(pieces) > 1 and "".join(pieces) == "第一句。第二句。"
+    body = stub.requests[0]["body"]
+    assert body["stream"] is True and body["model"] == "qwen-stub" and body["max_tokens"] == 321 and body["temperature"] == 0.1
+
+
+@pytest.mark.parametrize(
+    "reply,expected",
+    [
+        (Reply(status=401), "refused the API key"),
+        (Reply(status=404), "does not know model"),
+        (Reply(status=429), "rate-limiting"),
+        (Reply(status=500), "server error"),
+        (Reply(status=503), "server error"),
+        (Reply(raw=b"this is not json"), "empty or unreadable"),
+        (Reply(content=""), "empty or unreadable"),
+        (Reply(content="写到一半", finish_reason="length"), "cut off at the output limit"),
+    ],
+)
+def test_failures_are_explained_without_the_key(tmp_path, stub, caplog, reply, expected):
+    stub.default = reply
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(LLMError, match=expected) as info:
+        _llm(tmp_path, stub).complete([HumanMessage("问题")])
+    assert SECRET not in str(info.value)
+    assert SECRET not in caplog.text
+
+
+def test_refused_connection(tmp_path, stub):
+    llm = get_llm(llm_settings(tmp_path, stub, llm_base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(LLMError, match="cannot connect"):
+        llm.complete([HumanMessage("问题")])
+
+
+def test_timeout(tmp_path, stub):
+    stub.default = Reply(delay=2.0)
+    with pytest.raises(LLMError, match="did not answer in time"):
+        _llm(tmp_path, stub, llm_timeout=0.5).complete([HumanMessage("问题")])
+
+
+def test_transient_failures_are_retried(tmp_path, stub):
+    stub.script = [Reply(status=429), Reply(status=503)]
+    stub.default = Reply("好的。")
+    assert _llm(tmp_path, stub, llm_max_retries=2).complete([HumanMessage("问题")]) == "好的。"
+    assert len(stub.requests) == 3
