@@ -95,3 +95,62 @@ def test_app_brings_kb_up_to_date_then_searches(sample_kb_dir):
     )
     assert result.returncode == 0, result.stderr
     assert "unchanged 5" in result.stdout and "[1] " in result.stdout
+
+
+def test_ask_json_offline(sample_kb_dir, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([
+        {"role": "user", "content": "疫情防控期间派出了多少支机关党员突击队"},
+        {"role": "assistant", "content": "45支。"},
+    ], ensure_ascii=False), encoding="utf-8")
+    result = bigan("ask", "那选派培训了多少名驻企防疫联络员呢？", "--history", str(history), "--json", kb_dir=sample_kb_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "extractive" and data["query"].startswith("疫情防控期间")
+    assert {"n", "source", "title", "heading", "text"} <= data["citations"][0].keys()
+    assert "离线模式" in result.stderr
+
+
+def test_ask_against_the_stub_streams_and_cites(sample_kb_dir, stub):
+    from .llm_stub import Reply
+
+    stub.default = Reply("党组成员至少要联系1个支部[1]。")
+    env_kb = {"BIGAN_LLM_BASE_URL": stub.base_url, "BIGAN_LLM_MODEL": "qwen-stub", "BIGAN_LLM_API_KEY": "sk-cli-SECRET"}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "党组成员至少要联系几个支部"], capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "BIGAN_KB_DIR": str(sample_kb_dir), **env_kb}, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("党组成员至少要联系1个支部[1]。") and "\n[1] " in result.stdout
+    assert "模型：qwen-stub" in result.stderr and "sk-cli-SECRET" not in result.stdout + result.stderr
+
+
+def test_ask_with_unreachable_llm_is_one_line(sample_kb_dir):
+    env = {**os.environ, "BIGAN_KB_DIR": str(sample_kb_dir), "BIGAN_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+           "BIGAN_LLM_MODEL": "m", "BIGAN_LLM_MAX_RETRIES": "0"}
+    result = subprocess.run([sys.executable, "-m", "assistant", "ask", "三会一课"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert_one_line_error(result, "cannot connect to the model endpoint")
+
+
+def test_draft_show_prompt_json(sample_kb_dir):
+    result = bigan("draft", "机关党建经验材料", "--genre", "经验材料", "--show-prompt", "--json", kb_dir=sample_kb_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"messages", "exemplars", "tokens", "budget"} <= data.keys() and data["tokens"] <= data["budget"]
+    assert {"text", "source", "title", "heading", "score"} <= data["exemplars"][0].keys()
+
+
+def test_draft_offline_material_pack(sample_kb_dir):
+    result = bigan("draft", "作风建设推进会讲话", "--genre", "结尾", kb_dir=sample_kb_dir)
+    assert result.returncode == 0 and result.stdout.startswith("【素材包】结尾")
+
+
+def test_draft_unknown_genre(sample_kb_dir):
+    assert_one_line_error(bigan("draft", "主题", "--genre", "诗歌", kb_dir=sample_kb_dir), "unknown genre")
+
+
+def test_chat_keeps_the_conversation(sample_kb_dir):
+    session = "疫情防控期间派出了多少支机关党员突击队\n那选派培训了多少名驻企防疫联络员呢？\n\n"
+    result = bigan("chat", kb_dir=sample_kb_dir, input_text=session)
+    assert result.returncode == 0, result.stderr
+    assert "突擊隊45支" in result.stdout and "109名駐企防疫聯絡員" in result.stdout
