@@ -31,7 +31,7 @@ GENRES: dict[str, tuple[int, str]] = {
 }
 _KIND_OF_GENRE = {"开头": "preamble", "结尾": "closing"}
 _PART_RE = re.compile(r"^\s*([一二三四五六七八九十]+、.*)$", re.M)
-_TOKENS_PER_CHAR = 1.4  # cl100k on Chinese official prose, measured on the sample corpus
+_TOKENS_PER_CHAR = 1.3  # cl100k tokens per character of the sample corpus (measured: 1.28)
 EXEMPLARS = 6
 
 

@@ -45,7 +45,6 @@ class Packed:
     hits: list[Hit]
     blocks: list[str]
     history: list[dict]
-    budget: int
 
 
 def pack(
@@ -86,7 +85,7 @@ def pack(
             break
         used += cost
         kept += 1
-    return Packed(hits[:kept], blocks[:kept], kept_history, budget)
+    return Packed(hits[:kept], blocks[:kept], kept_history)
 
 
 def system_message(settings: Settings, name: str) -> SystemMessage:

@@ -73,25 +73,23 @@ class LLM:
 
     def _explain(self, exc: openai.OpenAIError) -> str:
         where = self.base_url or "the OpenAI API"
-        if isinstance(exc, openai.APITimeoutError):
-            message = f"the model endpoint {where} did not answer in time; check that the server is up and not overloaded, or raise BIGAN_LLM_TIMEOUT"
-        elif isinstance(exc, openai.APIConnectionError):
-            message = f"cannot connect to the model endpoint {where}; check BIGAN_LLM_BASE_URL and that the server is running"
-        elif isinstance(exc, openai.AuthenticationError):
-            message = f"the model endpoint {where} refused the API key (401); check BIGAN_LLM_API_KEY"
-        elif isinstance(exc, openai.PermissionDeniedError):
-            message = f"the API key may not use model {self.model} (403); check the key's permissions"
-        elif isinstance(exc, openai.NotFoundError):
-            message = f"the endpoint {where} does not know model '{self.model}' (404); check BIGAN_LLM_MODEL and the base URL"
-        elif isinstance(exc, openai.RateLimitError):
-            message = f"the model endpoint {where} is rate-limiting requests (429) and retries did not help; wait and try again, or check the quota"
-        elif isinstance(exc, openai.InternalServerError):
-            message = f"the model endpoint {where} had a server error ({exc.status_code}) and retries did not help; check the server's logs"
-        elif isinstance(exc, openai.APIStatusError):
-            message = f"the model endpoint {where} answered {exc.status_code}; check the model settings"
-        else:
-            message = f"the model endpoint {where} sent a reply that could not be read; check that it is OpenAI-compatible"
-        return self._redact(message)
+        status = getattr(exc, "status_code", "?")
+        template = next((text for kind, text in _EXPLANATIONS if isinstance(exc, kind)), _UNREADABLE)
+        return self._redact(template.format(where=where, model=self.model, status=status))
+
+
+# Most specific first: the openai exception classes inherit from one another.
+_EXPLANATIONS: list[tuple[type[openai.OpenAIError], str]] = [
+    (openai.APITimeoutError, "the model endpoint {where} did not answer in time; check that the server is up and not overloaded, or raise BIGAN_LLM_TIMEOUT"),
+    (openai.APIConnectionError, "cannot connect to the model endpoint {where}; check BIGAN_LLM_BASE_URL and that the server is running"),
+    (openai.AuthenticationError, "the model endpoint {where} refused the API key (401); check BIGAN_LLM_API_KEY"),
+    (openai.PermissionDeniedError, "the API key may not use model {model} (403); check the key's permissions"),
+    (openai.NotFoundError, "the endpoint {where} does not know model '{model}' (404); check BIGAN_LLM_MODEL and the base URL"),
+    (openai.RateLimitError, "the model endpoint {where} is rate-limiting requests (429) and retries did not help; wait and try again, or check the quota"),
+    (openai.InternalServerError, "the model endpoint {where} had a server error ({status}) and retries did not help; check the server's logs"),
+    (openai.APIStatusError, "the model endpoint {where} answered {status}; check the model settings"),
+]
+_UNREADABLE = "the model endpoint {where} sent a reply that could not be read; check that it is OpenAI-compatible"
 
 
 def get_llm(settings: Settings) -> LLM | None:
