@@ -23,6 +23,8 @@ _FOLLOW_UP_RE = re.compile(
     r"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|第[一二三四五六七八九十\d]+[条点个部分项]|这个|那个|他们|它们|上面"
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
+# Question words match any passage that asks or counts; they say nothing about the answer.
+_QUESTION_WORDS_RE = re.compile(r"什么样|什么|哪些|哪个|哪几|哪里|多少|几个|几名|几项|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 _EXTRACT_PASSAGES = 3
 _EXTRACT_SENTENCES = 4
 _EXTRACT_MIN_OVERLAP = 0.25
@@ -80,13 +82,17 @@ def standalone_question(question: str, history: list[dict], llm: LLM | None, set
     return f"{subject} {question}"
 
 
+_FUNCTION_CHARS = set("的了和与及是在对把被为之等也就都而并，。、；：！？“”《》（）")
+
+
 def _bigrams(text: str) -> set[str]:
+    """Character bigrams, leaving out those that touch a function word or punctuation."""
     key = match_key(text)
-    return {key[i : i + 2] for i in range(len(key) - 1)}
+    return {key[i : i + 2] for i in range(len(key) - 1) if not (_FUNCTION_CHARS & set(key[i : i + 2]))}
 
 
 def extractive_answer(query: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
-    wanted = _bigrams(query)
+    wanted = _bigrams(_QUESTION_WORDS_RE.sub("", query))
     scored = []
     for n, hit in enumerate(hits[:_EXTRACT_PASSAGES], start=1):
         for position, sentence in enumerate(split_sentences(hit.section.text)):

@@ -109,3 +109,16 @@ def test_bad_input(searcher, offline):
         ask("  ", [], searcher, offline, None)
     with pytest.raises(BiganError, match="history"):
         ask("问题", [{"role": "bot", "content": "x"}], searcher, offline, None)
+
+
+def test_extractive_answers_on_the_dev_set(searcher, offline):
+    from assistant.evaluate import load_items
+
+    from .conftest import DATA
+
+    items = load_items(DATA / "devset.jsonl")
+    answers = [ask(item["question"], [], searcher, offline, None).answer for item in items]
+    found = sum(is_hit(item["gold"], text) for item, text in zip(items, answers))
+    assert found / len(items) >= 0.85
+    off_topic = ["今年的高考录取分数线是多少", "如何申请出国护照", "股票市场行情怎么样", "明天天气怎么样"]
+    assert all(ask(q, [], searcher, offline, None).answer == NOT_FOUND for q in off_topic)
