@@ -17,6 +17,7 @@ setup: $(STAMP) model
 
 model: $(STAMP)
 	$(BIN)/bigan model fetch
+	$(BIN)/bigan model optimize
 
 kb: setup
 	$(BIN)/bigan index corpus
@@ -29,6 +30,7 @@ test: kb
 
 bench: kb
 	$(BIN)/python bench/bench_kb.py
+	$(BIN)/python bench/bench_embed.py
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/.lock

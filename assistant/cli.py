@@ -28,6 +28,35 @@ def cmd_model_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_optimize(args: argparse.Namespace) -> int:
+    from .components.embedding import resolve_model
+    from .components.onnx_export import export_int8, exported_dir, is_exported
+
+    settings = get_settings()
+    source, fingerprint = resolve_model(settings)
+    target = exported_dir(settings.cache_dir, fingerprint)
+    if is_exported(target) and not args.force:
+        print(f"ONNX int8 model already in {target}")
+        return 0
+    export_int8(source, fingerprint, target, log=lambda m: print(m, file=sys.stderr))
+    print(f"ONNX int8 model written to {target}")
+    return 0
+
+
+def cmd_model_info(args: argparse.Namespace) -> int:
+    from .components.embedding import bf16_supported, choose_backend, resolve_model
+
+    settings = get_settings()
+    source, fingerprint = resolve_model(settings)
+    backend, onnx_dir = choose_backend(settings)
+    print(f"model: {settings.embedding_model} ({source})")
+    print(f"fingerprint: {fingerprint}")
+    print(f"backend: {backend} (setting: {settings.embedding_backend})")
+    print(f"onnx int8 copy: {onnx_dir or 'none; `bigan model optimize` makes one'}")
+    print(f"cpu bf16: {'yes' if bf16_supported() else 'no'}")
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from .kb import build
 
@@ -208,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("model", help="manage the embedding model")
     model_sub = p.add_subparsers(dest="model_command", required=True)
     model_sub.add_parser("fetch", help="download and verify the default model").set_defaults(func=cmd_model_fetch)
+    p = model_sub.add_parser("optimize", help="export an int8 ONNX copy of the model (about 3x faster on CPU)")
+    p.add_argument("--force", action="store_true", help="export again even if a copy exists")
+    p.set_defaults(func=cmd_model_optimize)
+    model_sub.add_parser("info", help="show the model and the embedding backend in use").set_defaults(func=cmd_model_info)
 
     p = sub.add_parser("index", help="add or update files/folders in the knowledge base")
     p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         description="'embeddinggemma-300m' (fetched by `bigan model fetch`), a local "
         "sentence-transformers folder, or a model name already in the Hugging Face cache.",
     )
+    embedding_backend: str = Field(
+        "auto",
+        description="'onnx-int8' (needs `bigan model optimize`), 'torch-bf16', 'torch-fp32', or 'auto': "
+        "the fastest this machine supports.",
+    )
+    embedding_dim: int = Field(
+        0, description="Keep the first N components of each vector (Matryoshka: 512, 256 or 128); 0 keeps all."
+    )
     embedding_batch_size: int = 16
 
     # Sections

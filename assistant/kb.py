@@ -22,7 +22,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from .components.embedding import get_embedder, resolve_model
+from .components.embedding import choose_backend, get_embedder, resolve_model, truncate
 from .config import Settings
 from .errors import BiganError, KBMissingError
 from .ingest.clean import clean_text, learn_boilerplate
@@ -158,15 +158,22 @@ def build(
     documents are not carried into the new generation.
     """
     _, fingerprint = resolve_model(settings)
+    backend, _ = choose_backend(settings)
+    # Vectors are reused only when the same weights, backend and width would produce them again.
+    vector_key = {"fingerprint": fingerprint, "backend": backend, "dimension_setting": settings.embedding_dim}
     files, folders = _scan(add)
     chunking = {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding}
     report = IndexReport()
     with _writer_lock(root):
         old = _load_any(root)
-        previous = old if old and old.manifest["embedding"]["fingerprint"] == fingerprint else None
+        built_with = old.manifest["embedding"] if old else {}
+        previous = old if old and all(built_with.get(k) == v for k, v in vector_key.items()) else None
         if old and previous is None:
-            # Texts of the old KB are reused; its vectors come from another model and are dropped.
-            report.rebuilt = f"KB was built with {old.manifest['embedding']['model']}; re-embedding everything"
+            # Texts of the old KB are reused; its vectors come from another model or backend and are dropped.
+            report.rebuilt = (
+                f"KB was built with {built_with['model']} ({built_with.get('backend', 'torch-fp32')}); "
+                f"re-embedding everything with {settings.embedding_model} ({backend})"
+            )
             log(report.rebuilt)
         docs, texts = _update_documents(old, files, folders, set(remove), report)
         unchanged = not (report.added or report.updated or report.removed or report.rebuilt)
@@ -180,7 +187,7 @@ def build(
         add_terms(terms)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "embedding": {"model": settings.embedding_model, "fingerprint": fingerprint, "dimension": vectors.shape[1]},
+            "embedding": {"model": settings.embedding_model, **vector_key, "dimension": vectors.shape[1]},
             "chunking": chunking,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"),
             "terms": terms,
@@ -262,14 +269,15 @@ def _vectors_for(
         dim = int(previous.index.d)
     else:
         embedder = get_embedder(settings)
-        dim = embedder.dimension
+        dim = min(embedder.dimension, settings.embedding_dim or embedder.dimension)
     vectors = np.zeros((len(sections), dim), dtype=np.float32)
     for i, key in enumerate(keys):
         if key in reusable:
             vectors[i] = reusable[key]
     if missing:
-        log(f"embedding {len(missing)} sections")
-        vectors[missing] = embedder.encode_documents([embed_text(sections[i]) for i in missing], progress=progress)
+        log(f"embedding {len(missing)} sections ({embedder.backend})")
+        fresh = embedder.encode_documents([embed_text(sections[i]) for i in missing], progress=progress)
+        vectors[missing] = truncate(fresh, settings.embedding_dim)
     report.embedded = len(missing)
     report.sections = len(sections)
     return vectors

@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .components.embedding import SentenceEmbedder, get_embedder, resolve_model
+from .components.embedding import Embedder, get_embedder, resolve_model, truncate
 from .config import Settings
 from .errors import BiganError
 from .ingest.sections import Section
@@ -49,7 +49,7 @@ class Hit:
 class Searcher:
     """A loaded KB plus the embedding model that built it."""
 
-    def __init__(self, kb: KnowledgeBase, embedder: SentenceEmbedder, settings: Settings):
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, settings: Settings):
         self.kb = kb
         self.embedder = embedder
         self.settings = settings
@@ -77,7 +77,7 @@ class Searcher:
             raise BiganError("k must be at least 1")
         if not self.kb.sections:
             return [[] for _ in queries]
-        vectors = self.embedder.encode_queries(simplified)
+        vectors = truncate(self.embedder.encode_queries(simplified), self.kb.index.d)
         return [self._fuse(q, v, k) for q, v in zip(simplified, vectors)]
 
     def _fuse(self, query: str, vector: np.ndarray, k: int) -> list[Hit]:

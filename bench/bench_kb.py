@@ -8,16 +8,12 @@ the full query path (T→S, segmentation, query embedding, FAISS, BM25, fusion) 
 from __future__ import annotations
 
 import argparse
-import platform
-import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import DEVSET, ROOT, machine_line, peak_rss_mb, percentile
 
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate, load_items  # noqa: E402
@@ -25,15 +21,10 @@ from assistant.kb import KnowledgeBase, build, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
-    parser.add_argument("--devset", default=str(ROOT / "tests" / "data" / "devset.jsonl"))
+    parser.add_argument("--devset", default=str(DEVSET))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
@@ -44,7 +35,7 @@ def main() -> None:
         build_s = time.perf_counter() - started
         kb = KnowledgeBase.load(settings.kb_dir)
         searcher = Searcher.open(settings)
-        tokenizer = searcher.embedder.model.tokenizer
+        tokenizer = searcher.embedder.tokenizer
         model_tokens = sum(len(tokenizer(embed_text(s))["input_ids"]) for s in kb.sections)
 
         items = load_items(Path(args.devset))
@@ -61,9 +52,9 @@ def main() -> None:
                 search_ms.append((time.perf_counter() - t) * 1000)
         quality = evaluate(searcher.search_many, items).as_dict()["overall"]
 
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, {__import__('os').cpu_count()} cores; python {platform.python_version()}")
-    print(f"date: {time.strftime('%Y-%m-%d')}")
+    peak_mb = peak_rss_mb()
+    print(machine_line())
+    print(f"embedding backend: {searcher.embedder.backend}")
     print(f"| corpus | documents | sections | model tokens | build s (incl. model load) | sections/s | tokens/s | peak RSS MB |")
     print(f"| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(

@@ -1,4 +1,8 @@
-"""The embedding backend: a sentence-transformers model loaded from local files only."""
+"""The embedding backends: one model, loaded from local files only, run by PyTorch (fp32/bf16) or ONNX Runtime (int8).
+
+The backend is picked by one `match` on `embedding_backend`; "auto" takes the fastest this machine
+supports (measured in docs/benchmarks.md).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +10,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 # Nothing is downloaded at run time: an intranet has no hub, and a silent download is a leak.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,9 +19,11 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading ba
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from tqdm.auto import tqdm
 
 from ..config import DEFAULT_MODEL, Settings
-from ..errors import ModelMissingError
+from ..errors import BiganError, ModelMissingError
+from .onnx_export import META_FILE, MODEL_FILE, exported_dir, is_exported
 from .provision import MODEL_SHA256, is_ready, sha256_file
 
 
@@ -50,53 +57,48 @@ def _folder_fingerprint(path: Path, cache_dir: Path) -> str:
     return digest
 
 
-class SentenceEmbedder(Embeddings):
-    """LangChain Embeddings over a SentenceTransformer, using the model's own query/document prompts."""
+BACKENDS = ("auto", "onnx-int8", "torch-bf16", "torch-fp32")
 
-    def __init__(self, source: str, fingerprint: str, batch_size: int = 16) -> None:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+def bf16_supported() -> bool:
+    """bf16 only pays off where the CPU has native bf16 arithmetic (AVX-512 BF16 / AMX); elsewhere it is emulated."""
+    import torch
 
-        try:
-            self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
-        except OSError as exc:
-            raise ModelMissingError(
-                f"embedding model '{source}' is not available offline ({exc.__class__.__name__}); "
-                "download it into a local folder and set BIGAN_EMBEDDING_MODEL to that folder"
-            ) from exc
-        self.fingerprint = fingerprint
-        self.batch_size = batch_size
-        prompts = self.model.prompts or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._document_prompt = "document" if "document" in prompts else None
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
-    @property
-    def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+
+def truncate(vectors: np.ndarray, dimension: int, renormalise: bool = False) -> np.ndarray:
+    """Matryoshka truncation: the first `dimension` components (all when 0), re-normalised.
+
+    EmbeddingGemma is trained so that its first 512/256/128 components are embeddings on their own.
+    """
+    if (dimension <= 0 or dimension >= vectors.shape[1]) and not renormalise:
+        return vectors
+    head = np.ascontiguousarray(vectors[:, : dimension or None], dtype=np.float32)
+    norms = np.linalg.norm(head, axis=1, keepdims=True)
+    return head / np.maximum(norms, 1e-12)
+
+
+class Embedder(Embeddings):
+    """LangChain Embeddings over one backend, using the model's own query/document prompts.
+
+    `fingerprint` names the vector space (the model's weights); `backend` how it was computed.
+    Vectors are L2-normalised float32.
+    """
+
+    backend: str
+    fingerprint: str
+    dimension: int
+    tokenizer: Any
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self.model.encode(
-            texts,
-            prompt_name=self._document_prompt,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        ).astype(np.float32)
+        return self._encode(texts, "document", progress)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_queries([text])[0]
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(
-            texts,
-            prompt_name=self._query_prompt,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        ).astype(np.float32)
+        return self._encode(texts, "query", False)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_documents(texts).tolist()
@@ -104,13 +106,125 @@ class SentenceEmbedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.encode_query(text).tolist()
 
+    def _encode(self, texts: list[str], kind: str, progress: bool) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchEmbedder(Embedder):
+    """sentence-transformers on PyTorch, in fp32 or bf16 (which halves the time on CPUs with native bf16)."""
+
+    def __init__(self, source: str, fingerprint: str, batch_size: int, bf16: bool) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        try:
+            self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
+        except OSError as exc:
+            raise ModelMissingError(
+                f"embedding model '{source}' is not available offline ({exc.__class__.__name__}); "
+                "download it into a local folder and set BIGAN_EMBEDDING_MODEL to that folder"
+            ) from exc
+        if bf16:
+            self.model.to(torch.bfloat16)
+        self.backend = "torch-bf16" if bf16 else "torch-fp32"
+        self.fingerprint = fingerprint
+        self.batch_size = batch_size
+        self.dimension = int(self.model.get_embedding_dimension())
+        self.tokenizer = self.model.tokenizer
+        prompts = self.model.prompts or {}
+        self._prompts = {kind: kind if kind in prompts else None for kind in ("query", "document")}
+
+    def _encode(self, texts: list[str], kind: str, progress: bool) -> np.ndarray:
+        # sentence-transformers already sorts each call by length, so batches carry little padding.
+        vectors = self.model.encode(
+            texts,
+            prompt_name=self._prompts[kind],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_tensor=True,
+            show_progress_bar=progress,
+        )
+        # Normalised again in float32: bf16 rounding leaves norms off by ~0.1%.
+        return truncate(vectors.float().numpy(), 0, renormalise=True)
+
+
+class OnnxEmbedder(Embedder):
+    """The int8 ONNX export (see onnx_export.py) on ONNX Runtime; needs neither torch nor the fp32 weights.
+
+    Texts go through one at a time. Dynamic quantisation scales activations over the whole input,
+    so in a batch the padding and the other texts change a vector (cosine 0.98 to itself alone);
+    one by one, a text always gets the same vector, which the KB's reuse of vectors relies on,
+    and it was no slower (11.7 sections/s alone, 9.7 in batches of 16).
+    """
+
+    def __init__(self, folder: Path, fingerprint: str) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.backend = "onnx-int8"
+        self.fingerprint = fingerprint
+        self.dimension = int(meta["dimension"])
+        self.max_length = int(meta["max_seq_length"])
+        self._prompts = {kind: meta["prompts"].get(kind, "") for kind in ("query", "document")}
+
+    def _encode(self, texts: list[str], kind: str, progress: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(tqdm(texts, desc="Sections", disable=not progress)):
+            encoded = self.tokenizer(self._prompts[kind] + text, truncation=True, max_length=self.max_length, return_tensors="np")
+            feed = {name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+            out[i] = self.session.run(None, feed)[0][0]
+        return out
+
+
+def _onnx_folder(settings: Settings, fingerprint: str) -> Path | None:
+    folder = exported_dir(settings.cache_dir, fingerprint)
+    if not is_exported(folder):
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    return folder
+
 
 @lru_cache(maxsize=2)
-def _load(source: str, fingerprint: str, batch_size: int) -> SentenceEmbedder:
-    return SentenceEmbedder(source, fingerprint, batch_size)
+def _load(source: str, fingerprint: str, backend: str, onnx_dir: Path | None, batch_size: int) -> Embedder:
+    if backend == "onnx-int8":
+        return OnnxEmbedder(onnx_dir, fingerprint)
+    return TorchEmbedder(source, fingerprint, batch_size, bf16=backend == "torch-bf16")
 
 
-def get_embedder(settings: Settings) -> SentenceEmbedder:
+def choose_backend(settings: Settings) -> tuple[str, Path | None]:
+    """The backend `embedding_backend` asks for, and where the ONNX export is when that is the one."""
+    _, fingerprint = resolve_model(settings)
+    onnx_dir = _onnx_folder(settings, fingerprint)
+    match settings.embedding_backend:
+        case "auto":
+            if onnx_dir is not None:
+                return "onnx-int8", onnx_dir
+            return ("torch-bf16" if bf16_supported() else "torch-fp32"), None
+        case "onnx-int8":
+            if onnx_dir is None:
+                raise ModelMissingError(
+                    "the ONNX int8 copy of the embedding model is missing; run `bigan model optimize` "
+                    "or set BIGAN_EMBEDDING_BACKEND=auto"
+                )
+            return "onnx-int8", onnx_dir
+        case "torch-bf16" | "torch-fp32" as backend:
+            return backend, None
+        case other:
+            raise BiganError(f"unknown embedding backend '{other}'; use one of {', '.join(BACKENDS)}")
+
+
+def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for these settings; the model is loaded once per process."""
     source, fingerprint = resolve_model(settings)
-    return _load(source, fingerprint, settings.embedding_batch_size)
+    backend, onnx_dir = choose_backend(settings)
+    return _load(source, fingerprint, backend, onnx_dir, settings.embedding_batch_size)

@@ -1,0 +1,172 @@
+"""Embedding backends side by side in one run: throughput, query latency, recall, distance from the CPU's limit.
+
+    .venv/bin/python bench/bench_embed.py [--kb index] [--repeat 3]
+
+Every backend, each in a fresh process, embeds the same sections of the built KB (`make kb`) and
+answers the dev set with the same BM25 index and fusion; only the vectors differ. Matryoshka
+truncation (512/256/128) is scored for each backend. The arithmetic limit is measured, not looked up: the
+best GEMM rate torch reaches on this machine in fp32, bf16 and int8 (large square matrices).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import DEVSET, ROOT, machine_line, peak_rss_mb, percentile
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from assistant.components.embedding import OnnxEmbedder, TorchEmbedder, resolve_model, truncate  # noqa: E402
+from assistant.components.onnx_export import exported_dir, is_exported  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.evaluate import evaluate, load_items  # noqa: E402
+from assistant.kb import KnowledgeBase, embed_text  # noqa: E402
+from assistant.retrieve import Searcher  # noqa: E402
+
+
+def gemm_gflops(dtype: torch.dtype, n: int = 2048, repeat: int = 5) -> float:
+    if dtype == torch.int8:
+        a, b = (torch.randint(-128, 127, (n, n), dtype=torch.int8) for _ in range(2))
+        multiply = torch._int_mm  # int8 × int8 → int32, the VNNI path
+    else:
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+        multiply = torch.matmul
+    multiply(a, b)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        multiply(a, b)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def flops_per_token(model: torch.nn.Module, seq: float) -> float:
+    """2 FLOPs per weight per token (embedding lookups excluded) plus attention scores and mixing (4·layers·seq·width)."""
+    weights = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
+    config = model[0].auto_model.config
+    return 2 * weights + 4 * config.num_hidden_layers * seq * config.hidden_size
+
+
+def searcher_with(kb: KnowledgeBase, vectors: np.ndarray, embedder, settings: Settings) -> Searcher:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return Searcher(KnowledgeBase(kb.folder, kb.manifest, kb.sections, index, kb.bm25), embedder, settings)
+
+
+def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> None:
+    """One backend in this process: embed every section, time the query path, score the dev set."""
+    settings = Settings(kb_dir=kb_dir)
+    kb = KnowledgeBase.load(kb_dir)
+    texts = [embed_text(s) for s in kb.sections]
+    items = load_items(devset)
+    questions = [item["question"] for item in items]
+    source, fingerprint = resolve_model(settings)
+    t = time.perf_counter()
+    match name:
+        case "onnx-int8":
+            embedder = OnnxEmbedder(exported_dir(settings.cache_dir, fingerprint), fingerprint)
+        case _:
+            embedder = TorchEmbedder(source, fingerprint, settings.embedding_batch_size, bf16=name == "torch-bf16")
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    vectors = embedder.encode_documents(texts)
+    embed_s = time.perf_counter() - t
+    searcher = searcher_with(kb, vectors, embedder, settings)
+    searcher.search(questions[0])
+    query_ms, search_ms = [], []
+    for _ in range(repeat):
+        for q in questions:
+            t = time.perf_counter()
+            embedder.encode_query(q)
+            query_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            searcher.search(q, 5)
+            search_ms.append((time.perf_counter() - t) * 1000)
+    quality = {}
+    for dim in (0, 512, 256, 128):
+        truncated = searcher_with(kb, truncate(vectors, dim), embedder, settings)
+        quality[dim] = evaluate(truncated.search_many, items).as_dict()["overall"]
+    result = {
+        "load_s": load_s, "embed_s": embed_s, "query_ms": query_ms, "search_ms": search_ms, "quality": quality,
+        "tokens": sum(len(embedder.tokenizer(x)["input_ids"]) for x in texts), "peak_rss_mb": peak_rss_mb(),
+    }
+    np.save(out.with_suffix(".npy"), vectors)
+    out.write_text(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kb", default=str(ROOT / "index"))
+    parser.add_argument("--devset", default=str(DEVSET))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.backend:
+        measure(args.backend, Path(args.kb), Path(args.devset), args.repeat, Path(args.out))
+        return
+
+    settings = Settings(kb_dir=Path(args.kb))
+    kb = KnowledgeBase.load(settings.kb_dir)
+    source, fingerprint = resolve_model(settings)
+    backends = ["torch-fp32", "torch-bf16"]
+    if is_exported(exported_dir(settings.cache_dir, fingerprint)):
+        backends.append("onnx-int8")
+    else:
+        print("onnx-int8 skipped: run `bigan model optimize` first")
+
+    # Each backend runs in a process of its own, as in use: torch's idle OpenMP threads slow ONNX Runtime down.
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in backends:
+            out = Path(tmp) / f"{name}.json"
+            command = [sys.executable, __file__, "--backend", name, "--out", str(out), "--kb", args.kb,
+                       "--devset", args.devset, "--repeat", str(args.repeat)]
+            subprocess.run(command, check=True)
+            results[name] = json.loads(out.read_text()) | {"vectors": np.load(out.with_suffix(".npy"))}
+
+    fp32 = results["torch-fp32"]
+    tokens, n = fp32["tokens"], len(kb.sections)
+    model = TorchEmbedder(source, fingerprint, settings.embedding_batch_size, bf16=False).model
+    per_token = flops_per_token(model, tokens / n)
+    gemm = {"fp32": gemm_gflops(torch.float32), "bf16": gemm_gflops(torch.bfloat16), "int8": gemm_gflops(torch.int8)}
+    print(machine_line())
+    print(f"sample KB: {n} sections, {tokens} model tokens; model FLOPs per section ≈ {per_token * tokens / n / 1e9:.1f} GFLOP")
+    print(
+        f"measured GEMM peak (torch, 2048²): fp32 {gemm['fp32']:.0f} GFLOP/s, bf16 {gemm['bf16']:.0f} GFLOP/s, "
+        f"int8 {gemm['int8']:.0f} GOP/s"
+    )
+    print()
+    print("| backend | load s | sections/s | tokens/s | speed-up vs fp32 | achieved GFLOP/s | of the GEMM peak in its precision | mean cos vs fp32 | query p50 ms | search p50 / p95 ms | R@1 | R@5 | MRR@10 | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, r in results.items():
+        achieved = per_token * tokens / r["embed_s"] / 1e9
+        cosine = float(np.mean(np.sum(r["vectors"] * fp32["vectors"], axis=1)))
+        q = r["quality"]["0"]
+        print(
+            f"| {name} | {r['load_s']:.1f} | {n / r['embed_s']:.2f} | {tokens / r['embed_s']:.0f} | "
+            f"{fp32['embed_s'] / r['embed_s']:.2f}× | {achieved:.0f} | {achieved / gemm[name.split('-')[1]]:.0%} | "
+            f"{cosine:.4f} | {statistics.median(r['query_ms']):.1f} | "
+            f"{statistics.median(r['search_ms']):.1f} / {percentile(r['search_ms'], 0.95):.1f} | "
+            f"{q['recall@1']:.3f} | {q['recall@5']:.3f} | {q['mrr@10']:.3f} | {r['peak_rss_mb']:.0f} |"
+        )
+    print()
+    print("Matryoshka truncation (documents and queries truncated alike):")
+    print("| backend | dimension | index MB per 1M sections | R@1 | R@5 | MRR@10 |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, r in results.items():
+        for dim, q in r["quality"].items():
+            width = int(dim) or r["vectors"].shape[1]
+            print(f"| {name} | {width} | {width * 4 * 1_000_000 / 2**20:.0f} | {q['recall@1']:.3f} | {q['recall@5']:.3f} | {q['mrr@10']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
