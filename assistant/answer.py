@@ -107,6 +107,16 @@ def extractive_answer(query: str, hits: list[Hit]) -> tuple[str, list[Citation]]
     return text, [citation(n, hits[n - 1]) for n in cited]
 
 
+def matched_sentences(passage: str, answer: str, threshold: float = 0.5) -> list[tuple[str, bool]]:
+    """The passage cut into sentences, each flagged when the answer took from it (shared content bigrams)."""
+    said = _bigrams(_CITATION_RE.sub("", answer))
+    out = []
+    for sentence in split_sentences(passage):
+        own = _bigrams(sentence)
+        out.append((sentence, bool(own) and len(own & said) / len(own) >= threshold))
+    return out
+
+
 def _keep_given_citations(text: str, given: int) -> tuple[str, list[int]]:
     """Drop citation marks that point at no given passage; return the text and the numbers cited."""
     cited: list[int] = []

@@ -104,6 +104,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui import launch
+
+    settings = get_settings()
+    if args.demo:
+        settings = settings.model_copy(update={"demo": True})
+    launch(settings, host=args.host, port=args.port, open_browser=args.open)
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     """Interactive search: one query a line, empty line or Ctrl-D to quit."""
     from .retrieve import Searcher
@@ -179,7 +189,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_draft(args: argparse.Namespace) -> int:
     from .draft import DraftRequest, draft, draft_stream, prompt_preview
 
-    req = DraftRequest(args.request, args.genre, args.length)
+    req = DraftRequest(args.request, args.genre, args.length, args.points)
     if args.show_prompt:
         from .retrieve import Searcher
 
@@ -263,12 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("request", help="topic, occasion, audience and points to include")
     p.add_argument("--genre", default="讲话稿", help="讲话稿 (default), 经验材料, 述职评议点评, 提纲, 段落, 开头, 结尾")
     p.add_argument("--length", type=int, help="length in characters")
+    p.add_argument("--points", default="", help="points the text must cover")
     p.add_argument("--json", action="store_true")
     p.add_argument("--show-prompt", action="store_true", help="print the assembled request; call no model")
     p.set_defaults(func=cmd_draft)
 
     p = sub.add_parser("chat", help="a terminal conversation with follow-ups")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="the web app (chat, drafting, knowledge base)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; BIGAN_SERVER_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860; BIGAN_SERVER_PORT)")
+    p.add_argument("--demo", action="store_true", help="hosted-demo limits: read-only KB, per-session uploads")
+    p.add_argument("--open", action="store_true", help="open it in the browser")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("shell", help="interactive search")
     p.add_argument("-k", type=int, default=5)

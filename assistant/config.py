@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, description="Retries (with backoff) of refused, 429 and 5xx requests.")
     answer_passages: int = Field(6, description="Passages retrieved for one answer.")
 
+    # Web app (`python app.py`, `bigan serve`)
+    server_host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 to serve a network.")
+    server_port: int = 7860
+    demo: bool = Field(False, description="Hosted demo: the KB is read-only, limits apply, no server paths shown.")
+    demo_uploads: str = Field("session", description="In the demo, 'session' (uploads go to a private copy of the KB) or 'off'.")
+    max_upload_mb: int = Field(20, description="Largest file the web app accepts.")
+    max_question_chars: int = Field(2000, description="Longest question or drafting request the web app accepts.")
+    queue_concurrency: int = Field(4, description="Questions answered at once; more wait in the queue.")
+    session_ttl_s: int = Field(3600, description="A demo session's private KB is deleted this long after its last use.")
+
     @model_validator(mode="after")
     def _openai_fallbacks(self) -> "Settings":
         # The usual OpenAI variables apply only where the project's own settings are absent.

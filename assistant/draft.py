@@ -40,9 +40,11 @@ class DraftRequest:
     request: str
     genre: str = "讲话稿"
     length: int | None = None  # characters
+    points: str = ""  # what the text must cover, in the user's words
 
     def __post_init__(self) -> None:
         self.request = self.request.strip()
+        self.points = self.points.strip()
         if not self.request:
             raise BiganError("the drafting request is empty; say the topic and occasion")
         if self.genre not in GENRES:
@@ -53,6 +55,11 @@ class DraftRequest:
     @property
     def chars(self) -> int:
         return self.length or GENRES[self.genre][0]
+
+    @property
+    def topic(self) -> str:
+        """What retrieval looks for: the request and the points to cover."""
+        return f"{self.request} {self.points}".strip()
 
 
 @dataclass
@@ -69,8 +76,8 @@ class Draft:
 
 def find_exemplars(searcher: Searcher, req: DraftRequest, k: int = EXEMPLARS) -> list[Hit]:
     """Exemplars by topic and by genre; openings and closings come from those parts of speeches."""
-    by_topic = searcher.search(req.request, k)
-    by_genre = searcher.search(f"{req.request} {GENRES[req.genre][1]}", searcher.settings.candidates)
+    by_topic = searcher.search(req.topic, k)
+    by_genre = searcher.search(f"{req.topic} {GENRES[req.genre][1]}", searcher.settings.candidates)
     kind = _KIND_OF_GENRE.get(req.genre)
     if kind:
         by_genre = [h for h in by_genre if h.section.kind == kind] or by_genre
@@ -106,7 +113,7 @@ def material_pack(settings: Settings, req: DraftRequest, hits: list[Hit]) -> str
         for n, h in enumerate(hits, start=1)
     ]
     return "\n\n".join([
-        f"【素材包】{req.genre}：{req.request}（约{req.chars}字）",
+        f"【素材包】{req.genre}：{req.request}（约{req.chars}字）" + (f"\n要点：{req.points}" if req.points else ""),
         "一、结构骨架\n" + style_guide(settings, req.genre),
         "二、可借鉴的标题\n" + ("\n".join(headings) or "（知识库中没有带标题的相关段落）"),
         "三、可参考的段落\n" + ("\n\n".join(paragraphs) or "（知识库中没有相关段落）"),
@@ -118,7 +125,8 @@ def _messages(
 ) -> tuple[list[BaseMessage], list[Hit]]:
     system = system_message(settings, "draft_system")
     length = f"约{chars or req.chars}字"
-    values = dict(genre=req.genre, request=req.request, length=length, style=style_guide(settings, req.genre), **extra)
+    points = req.points or "（无特别指定）"
+    values = dict(genre=req.genre, request=req.request, points=points, length=length, style=style_guide(settings, req.genre), **extra)
     packed = pack(settings, [system, HumanMessage(render(settings, template, exemplars="", **values))], hits, [], "exemplar")
     user = HumanMessage(render(settings, template, exemplars="\n\n".join(packed.blocks), **values))
     return [system, user], packed.hits

@@ -151,9 +151,11 @@ def build(
     remove: Iterable[str] = (),
     log: Callable[[str], None] = lambda _: None,
     progress: bool = False,
+    force: bool = False,
 ) -> IndexReport:
     """Index `add` (files or folders) into the KB at `root`, drop the doc ids in `remove`.
 
+    `force` re-splits every document and rewrites both indexes even when nothing changed.
     Only sections whose text changed are embedded again; the vectors of removed or changed
     documents are not carried into the new generation.
     """
@@ -177,7 +179,7 @@ def build(
             log(report.rebuilt)
         docs, texts = _update_documents(old, files, folders, set(remove), report)
         unchanged = not (report.added or report.updated or report.removed or report.rebuilt)
-        if old and unchanged and old.manifest["chunking"] == chunking:
+        if old and unchanged and old.manifest["chunking"] == chunking and not force:
             report.sections = len(old.sections)
             return report  # nothing changed: the live generation stays as it is
 

@@ -18,6 +18,7 @@ class Reply:
     status: int = 200
     finish_reason: str = "stop"
     delay: float = 0.0
+    chunk_delay: float = 0.0  # between streamed chunks, so a client can be seen streaming
     raw: bytes | None = None  # sent as the body instead of a well-formed completion
 
 
@@ -87,6 +88,7 @@ class StubLLM:
                     }
                     self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                     self.wfile.flush()
+                    time.sleep(reply.chunk_delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

@@ -1,0 +1,286 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright, against `bigan serve` on 127.0.0.1.
+
+Two app processes: one offline, one answering through the loopback LLM stub. Screenshots of every
+page go to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.shared import Pt
+from playwright.sync_api import Page, expect, sync_playwright
+
+from assistant.export import FONTS
+
+from .conftest import ROOT
+from .llm_stub import Reply, StubLLM
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(kb_dir: Path, **env: str):
+    port = _free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BIGAN_", "OPENAI_"))}
+    environ.update({"BIGAN_KB_DIR": str(kb_dir), "BIGAN_SERVER_PORT": str(port), **env})
+    log = open(kb_dir.parent / f"server-{port}.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve"], env=environ, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app did not start:\n{Path(log.name).read_text()}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _kb_copy(sample_kb_dir: Path, target: Path) -> Path:
+    shutil.copytree(sample_kb_dir, target, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "chromium is not installed (apt-get install chromium)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def offline_app(sample_kb_dir, tmp_path_factory):
+    kb_dir = _kb_copy(sample_kb_dir, tmp_path_factory.mktemp("offline") / "kb")
+    with served(kb_dir, BIGAN_LLM_PROVIDER="none") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def llm_stub():
+    with StubLLM() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def online_app(sample_kb_dir, tmp_path_factory, llm_stub):
+    kb_dir = _kb_copy(sample_kb_dir, tmp_path_factory.mktemp("online") / "kb")
+    env = {"BIGAN_LLM_BASE_URL": llm_stub.base_url, "BIGAN_LLM_MODEL": "qwen-stub", "BIGAN_LLM_API_KEY": "sk-web-SECRET", "BIGAN_LLM_MAX_RETRIES": "0"}
+    with served(kb_dir, **env) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def _ask(page: Page, text: str) -> None:
+    page.fill("#question textarea", text)
+    page.click("#send")
+
+
+def _last_answer(page: Page) -> str:
+    bots = page.locator("#chat .bot")
+    return bots.nth(bots.count() - 1).inner_text() if bots.count() else ""
+
+
+def test_offline_answer_with_sources(page, offline_app):
+    page.goto(offline_app)
+    expect(page.locator("#status")).to_contain_text("离线模式")
+    expect(page.locator("#status")).to_contain_text("BIGAN_LLM_BASE_URL")
+    _ask(page, "三会一课是怎么落实的？")
+    expect(page.locator("#sources details").first).to_be_visible(timeout=60_000)
+    assert "[1]" in _last_answer(page) and "三会一课" in _last_answer(page).replace("會", "会").replace("課", "课")
+    first = page.locator("#sources details").first
+    first.locator("summary").click()
+    expect(first.locator(".passage")).to_be_visible()
+    expect(first.locator("mark").first).to_be_visible()
+    assert "《" in first.locator("summary").inner_text() and first.locator(".heading").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "chat-offline.png"), full_page=True)
+
+
+def test_traditional_source_is_shown_as_written(page, offline_app):
+    page.goto(offline_app)
+    _ask(page, "區直機關派出了多少支突擊隊？")
+    expect(page.locator("#sources details").first).to_be_visible(timeout=60_000)
+    # The Traditional document's title and passage keep their script.
+    assert "區直系統" in page.locator("#sources").inner_text()
+
+
+def test_streamed_answer_and_follow_up(page, online_app, llm_stub):
+    page.goto(online_app)
+    expect(page.locator("#status")).to_contain_text("qwen-stub")
+    assert "sk-web-SECRET" not in page.content()
+    answer = "党组成员要联系支部、参加组织生活，并落实“三会一课”制度[1]。" * 3
+    llm_stub.script = [Reply(answer, chunk_delay=0.05)]
+    _ask(page, "三会一课怎么落实？")
+    seen = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = _last_answer(page)
+        seen.add(text)
+        if text.startswith(answer[:-1]):
+            break
+        time.sleep(0.05)
+    partial = [t for t in seen if t and len(t) < len(answer) - 3]
+    assert partial, "the answer appeared all at once, not streamed"
+    expect(page.locator("#sources details").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "chat-online.png"), full_page=True)
+
+    asked = len(llm_stub.requests)
+    llm_stub.script = [Reply("党组成员如何落实三会一课制度的第二条要求"), Reply("第二条是严格党员管理[2]。")]
+    _ask(page, "那第二条呢？")
+    expect(page.locator("#chat .bot").last).to_contain_text("严格党员管理", timeout=60_000)
+    rewrite, second = llm_stub.requests[asked:asked + 2]
+    assert "三会一课怎么落实" in rewrite["body"]["messages"][-1]["content"]
+    roles = [m["role"] for m in second["body"]["messages"]]
+    assert roles[:3] == ["system", "user", "assistant"] and "三会一课怎么落实" in second["body"]["messages"][1]["content"]
+
+
+def test_regenerate_and_clear(page, online_app, llm_stub):
+    page.goto(online_app)
+    llm_stub.script = [Reply("第一版回答[1]。")]
+    _ask(page, "怎样推进机关党建？")
+    expect(page.locator("#chat .bot").last).to_contain_text("第一版回答", timeout=60_000)
+    llm_stub.script = [Reply("第二版回答[1]。")]
+    page.click("#regenerate")
+    expect(page.locator("#chat .bot").last).to_contain_text("第二版回答", timeout=60_000)
+    assert page.locator("#chat .user").count() == 1
+    page.click("#clear")
+    expect(page.locator("#chat .bot")).to_have_count(0)
+
+
+def test_unreachable_model_is_explained(page, tmp_path, sample_kb_dir):
+    kb_dir = _kb_copy(sample_kb_dir, tmp_path / "kb")
+    env = {"BIGAN_LLM_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1", "BIGAN_LLM_MODEL": "qwen", "BIGAN_LLM_MAX_RETRIES": "0"}
+    with served(kb_dir, **env) as url:
+        page.goto(url)
+        _ask(page, "三会一课怎么落实？")
+        expect(page.locator("#chat .bot").last).to_contain_text("出错了", timeout=60_000)
+        assert "Traceback" not in page.content()
+        expect(page.locator("#chat .user").last).to_contain_text("三会一课怎么落实")
+
+
+def test_draft_in_a_genre_and_download_docx(page, online_app, llm_stub, tmp_path):
+    page.goto(online_app)
+    page.get_by_label("起草").check()
+    expect(page.locator("#genre")).to_be_visible()
+    page.locator("#genre input").click()
+    page.get_by_role("option", name="经验材料").click()
+    page.fill("#length input", "400")
+    page.fill("#points textarea", "党员积分管理")
+    text = "一、坚持高位推动\n（一）压实责任\n局党组把党建工作摆在突出位置，推行党员积分管理[1]。\n二、坚持创新方法\n以“一强三创”为抓手，推动党建与业务深度融合[2]。"
+    llm_stub.script = [Reply(text)]
+    _ask(page, "市X局机关党建工作经验")
+    expect(page.locator("#export-docx")).to_be_visible(timeout=60_000)
+    body = llm_stub.requests[-1]["body"]["messages"][-1]["content"]
+    assert "经验材料" in body and "党员积分管理" in body and "约400字" in body
+    page.screenshot(path=str(ARTIFACTS / "draft.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#export-docx")
+    path = tmp_path / "draft.docx"
+    download.value.save_as(path)
+    doc = Document(str(path))
+    styles = {p.text: p.style for p in doc.paragraphs if p.text}
+    title = styles["市X局机关党建工作经验"]
+    assert title.font.size == Pt(22) and _east_asia(title) in FONTS["title"]
+    assert styles["一、坚持高位推动"].name == "公文一级标题" and _east_asia(styles["一、坚持高位推动"]) in FONTS["level1"]
+    assert styles["（一）压实责任"].name == "公文二级标题" and _east_asia(styles["（一）压实责任"]) in FONTS["level2"]
+    body_style = next(s for t, s in styles.items() if t.startswith("局党组"))
+    assert body_style.font.size == Pt(16) and _east_asia(body_style) in FONTS["body"]
+    grid = doc.sections[0]._sectPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}docGrid")
+    assert grid is not None and grid.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}type") == "linesAndChars"
+
+    with page.expect_download() as download:
+        page.click("#export-md")
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# 市X局机关党建工作经验") and "## 一、坚持高位推动" in markdown and "### （一）压实责任" in markdown
+
+
+def _east_asia(style) -> str:
+    fonts = style.element.rPr.rFonts
+    return fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
+
+
+def _probe(page: Page, query: str) -> str:
+    page.fill("#probe textarea", query)
+    page.click("#probe-button")
+    page.wait_for_timeout(300)
+    expect(page.locator("#probe-results")).not_to_contain_text("出错了", timeout=30_000)
+    page.wait_for_function(
+        "q => document.querySelector('#probe-results') && document.querySelector('#probe-results').innerText.includes('1')", arg=query
+    )
+    return page.locator("#probe-results").inner_text()
+
+
+def test_knowledge_base_upload_search_delete(page, offline_app, tmp_path):
+    docx_file = tmp_path / "智慧党建经验.docx"
+    doc = Document()
+    doc.add_paragraph("关于智慧党建云平台建设的经验材料")
+    doc.add_paragraph("一、搭建智慧党建云平台")
+    doc.add_paragraph("我们依托智慧党建云平台，把党员学习、组织生活、积分考核全部搬到线上，实现党建工作全程留痕、实时监督。")
+    doc.save(str(docx_file))
+    gbk_file = tmp_path / "河长制讲话.txt"
+    gbk_file.write_bytes("在全县河长制工作会议上的讲话\n同志们：\n今天召开全县河长制工作会议，主要任务是部署河湖清四乱专项行动，落实县乡村三级河长巡河制度。\n".encode("gbk"))
+    broken = tmp_path / "损坏文件.docx"
+    broken.write_bytes(b"PK\x03\x04 this is not really a docx file")
+
+    page.goto(offline_app)
+    page.get_by_role("tab", name="知识库").click()
+    expect(page.locator("#documents")).to_contain_text("000_d6b92f23921d179d.txt", timeout=30_000)
+    page.locator("#upload input[type=file]").set_input_files([str(docx_file), str(gbk_file), str(broken)])
+    page.wait_for_timeout(1000)
+    page.click("#upload-button")
+    result = page.locator("#upload-result")
+    expect(result).to_contain_text("新增：智慧党建经验.docx", timeout=120_000)
+    expect(result).to_contain_text("新增：河长制讲话.txt")
+    expect(result).to_contain_text("失败：损坏文件.docx")
+    assert "Traceback" not in result.inner_text()
+    expect(page.locator("#documents")).to_contain_text("河长制讲话.txt")
+    expect(page.locator("#documents")).to_contain_text("在全县河长制工作会议上的讲话")
+    page.screenshot(path=str(ARTIFACTS / "kb-uploaded.png"), full_page=True)
+
+    assert "在全县河长制工作会议上的讲话" in _probe(page, "河长巡河制度")
+    assert "智慧党建云平台" in _probe(page, "智慧党建云平台")
+    page.screenshot(path=str(ARTIFACTS / "kb-search.png"), full_page=True)
+
+    page.locator("#doc-choice input").click()
+    page.get_by_role("option", name="河长制讲话.txt").click()
+    page.click("#delete")
+    expect(page.locator("#action-result")).to_contain_text("已删除：河长制讲话.txt", timeout=60_000)
+    expect(page.locator("#documents")).not_to_contain_text("河长制讲话.txt")
+    assert "在全县河长制工作会议上的讲话" not in _probe(page, "河长巡河制度")
+    page.screenshot(path=str(ARTIFACTS / "kb-deleted.png"), full_page=True)
