@@ -104,6 +104,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .components.llm import get_llm
+    from .evaluate import evaluate_items, load_items
+    from .retrieve import Searcher
+
+    if args.k < 1:
+        raise BiganError("k must be at least 1")
+    items = load_items(Path(args.file))
+    settings = get_settings()
+    report = evaluate_items(Searcher.open(settings), items, args.k, get_llm(settings))
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.as_text())
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui import launch
 
@@ -280,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="a terminal conversation with follow-ups")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="retrieval quality on a question file: recall@1/@5, MRR@10, misses")
+    p.add_argument("file", help='JSON Lines: {"question", "gold", "kind"?, "source"?} or {"turns": [{"user", "gold"}, …]}')
+    p.add_argument("-k", type=int, default=10, help="also report recall@K (default 10)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="the web app (chat, drafting, knowledge base)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; BIGAN_SERVER_HOST)")

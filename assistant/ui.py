@@ -21,6 +21,7 @@ from .components.llm import get_llm
 from .config import Settings
 from .draft import GENRES, Draft, DraftRequest, draft_stream
 from .errors import BiganError
+from .evaluate import evaluate_items, load_items
 from .export import to_docx, to_markdown
 from .workspace import Workspace, supported_suffixes
 
@@ -254,6 +255,14 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         headers=["名次", "融合得分", "向量名次", "BM25名次", "文档", "标题路径", "段落"], interactive=False, wrap=True,
         elem_id="probe-results",
     )
+    gr.Markdown(
+        "### 检索评测\n上传问题文件（JSON Lines，每行 `{\"question\": …, \"gold\": 原文片段, \"kind\": 可选}`，"
+        "或多轮 `{\"turns\": [{\"user\": …, \"gold\": …}, …]}`），查看 recall@1、recall@5、MRR@10 和未命中的问题。"
+    )
+    with gr.Row():
+        questions_file = gr.File(label="问题文件（.jsonl）", file_types=[".jsonl", ".json", ".txt"], elem_id="eval-file", scale=4)
+        eval_button = gr.Button("评测", elem_id="eval-button", scale=1)
+    eval_report = gr.Markdown(elem_id="eval-report")
 
     def listing(state: dict):
         rows = app.workspace(state).documents()
@@ -303,6 +312,17 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
             for n, h in enumerate(hits, start=1)
         ]
 
+    def do_eval(path: str | None, state: dict):
+        if not path:
+            return "请先上传问题文件。"
+        try:
+            items = load_items(Path(path))
+            report = evaluate_items(app.workspace(state).searcher, items, 10, app.llm)
+        except BiganError as exc:
+            return f"出错了：{app.public(str(exc)).replace(str(Path(path)), Path(path).name)}"
+        return report.as_text().replace("\nmisses", "\n\nmisses")
+
+    eval_button.click(do_eval, [questions_file, session], eval_report, concurrency_limit=1, concurrency_id="eval")
     writes = {"concurrency_limit": 1, "concurrency_id": "kb-write"}
     upload.click(do_upload, [files, session], [upload_result, table, chosen, files], **writes)
     delete.click(do_delete, [chosen, session], [action_result, table, chosen], **writes)

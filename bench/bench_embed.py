@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from assistant.components.embedding import OnnxEmbedder, TorchEmbedder, resolve_model, truncate  # noqa: E402
 from assistant.components.onnx_export import exported_dir, is_exported  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluate import evaluate, load_items  # noqa: E402
+from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.kb import KnowledgeBase, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 
@@ -67,7 +67,7 @@ def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> No
     kb = KnowledgeBase.load(kb_dir)
     texts = [embed_text(s) for s in kb.sections]
     items = load_items(devset)
-    questions = [item["question"] for item in items]
+    questions = [item["question"] for item in question_items(items)]
     source, fingerprint = resolve_model(settings)
     t = time.perf_counter()
     match name:
@@ -93,7 +93,7 @@ def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> No
     quality = {}
     for dim in (0, 512, 256, 128):
         truncated = searcher_with(kb, truncate(vectors, dim), embedder, settings)
-        quality[dim] = evaluate(truncated.search_many, items).as_dict()["overall"]
+        quality[dim] = evaluate_items(truncated, items).as_dict()["overall"]
     result = {
         "load_s": load_s, "embed_s": embed_s, "query_ms": query_ms, "search_ms": search_ms, "quality": quality,
         "tokens": sum(len(embedder.tokenizer(x)["input_ids"]) for x in texts), "peak_rss_mb": peak_rss_mb(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from common import DEVSET, ROOT, machine_line, peak_rss_mb, percentile
 
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluate import evaluate, load_items  # noqa: E402
+from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.kb import KnowledgeBase, build, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 
@@ -39,7 +39,7 @@ def main() -> None:
         model_tokens = sum(len(tokenizer(embed_text(s))["input_ids"]) for s in kb.sections)
 
         items = load_items(Path(args.devset))
-        questions = [item["question"] for item in items]
+        questions = [item["question"] for item in question_items(items)]
         searcher.search(questions[0])  # warm-up
         embed_ms, search_ms = [], []
         for _ in range(args.repeat):
@@ -50,7 +50,7 @@ def main() -> None:
                 t = time.perf_counter()
                 searcher.search(q, 5)
                 search_ms.append((time.perf_counter() - t) * 1000)
-        quality = evaluate(searcher.search_many, items).as_dict()["overall"]
+        quality = evaluate_items(searcher, items).as_dict()["overall"]
 
     peak_mb = peak_rss_mb()
     print(machine_line())

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluate import is_hit, load_items  # noqa: E402
+from assistant.evaluate import is_hit, load_items, question_items  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 from assistant.text.chinese import to_simplified  # noqa: E402
 from assistant.text.segment import tokenize  # noqa: E402
@@ -26,7 +26,7 @@ def main() -> None:
     kb_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "index"
     searcher = Searcher.open(Settings(kb_dir=kb_dir))
     kb = searcher.kb
-    items = load_items(ROOT / "tests" / "data" / "devset.jsonl")
+    items = question_items(load_items(ROOT / "tests" / "data" / "devset.jsonl"))
     queries = [to_simplified(item["question"]) for item in items]
     n = len(kb.sections)
     dense = searcher.embedder.encode_queries(queries) @ kb.vectors().T

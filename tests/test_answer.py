@@ -112,11 +112,11 @@ def test_bad_input(searcher, offline):
 
 
 def test_extractive_answers_on_the_dev_set(searcher, offline):
-    from assistant.evaluate import load_items
+    from assistant.evaluate import load_items, question_items
 
     from .conftest import DATA
 
-    items = load_items(DATA / "devset.jsonl")
+    items = question_items(load_items(DATA / "devset.jsonl"))
     answers = [ask(item["question"], [], searcher, offline, None).answer for item in items]
     found = sum(is_hit(item["gold"], text) for item, text in zip(items, answers))
     assert found / len(items) >= 0.85

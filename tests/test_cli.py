@@ -88,15 +88,6 @@ def test_shell_answers_queries(sample_kb_dir):
     assert result.returncode == 0 and "[1] " in result.stdout
 
 
-def test_app_brings_kb_up_to_date_then_searches(sample_kb_dir):
-    result = subprocess.run(
-        [sys.executable, "app.py"], capture_output=True, text=True, cwd=ROOT, input="三会一课\n\n", timeout=600,
-        env={**os.environ, "BIGAN_KB_DIR": str(sample_kb_dir)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "unchanged 5" in result.stdout and "[1] " in result.stdout
-
-
 def test_ask_json_offline(sample_kb_dir, tmp_path):
     history = tmp_path / "history.json"
     history.write_text(json.dumps([
@@ -154,3 +145,17 @@ def test_chat_keeps_the_conversation(sample_kb_dir):
     result = bigan("chat", kb_dir=sample_kb_dir, input_text=session)
     assert result.returncode == 0, result.stderr
     assert "突擊隊45支" in result.stdout and "109名駐企防疫聯絡員" in result.stdout
+
+
+def test_eval_reports_recall_and_misses(sample_kb_dir, tmp_path):
+    devset = ROOT / "tests" / "data" / "devset.jsonl"
+    result = bigan("eval", str(devset), "--json", kb_dir=sample_kb_dir)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["overall"]["n"] == 70 and report["overall"]["recall@1"] >= 0.85
+    assert {"conversation", "t2s"} <= set(report["by_kind"]) and report["misses"]
+    text = bigan("eval", str(devset), "-k", "3", kb_dir=sample_kb_dir).stdout
+    assert "| overall | 70 |" in text and "recall@3" in text and "misses" in text
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "缺少答案"}\n', encoding="utf-8")
+    assert_one_line_error(bigan("eval", str(bad), kb_dir=sample_kb_dir), "bad.jsonl:1")

@@ -36,12 +36,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(kb_dir: Path, **env: str):
+def served(kb_dir: Path, command: tuple[str, ...] = ("-m", "assistant", "serve"), **env: str):
+    """Run the app (by default `bigan serve`) on a free port; yield its URL once it answers."""
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("BIGAN_", "OPENAI_"))}
-    environ.update({"BIGAN_KB_DIR": str(kb_dir), "BIGAN_SERVER_PORT": str(port), **env})
+    # BROWSER=true: app.py asks to open a browser; here that must be a no-op.
+    environ.update({"BIGAN_KB_DIR": str(kb_dir), "BIGAN_SERVER_PORT": str(port), "BROWSER": "true", **env})
     log = open(kb_dir.parent / f"server-{port}.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve"], env=environ, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, *command], env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 180
@@ -53,7 +55,7 @@ def served(kb_dir: Path, **env: str):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the app did not start:\n{Path(log.name).read_text()}")
                 time.sleep(0.5)
-        yield url
+        yield url, Path(log.name)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -80,7 +82,7 @@ def browser():
 @pytest.fixture(scope="module")
 def offline_app(sample_kb_dir, tmp_path_factory):
     kb_dir = _kb_copy(sample_kb_dir, tmp_path_factory.mktemp("offline") / "kb")
-    with served(kb_dir, BIGAN_LLM_PROVIDER="none") as url:
+    with served(kb_dir, BIGAN_LLM_PROVIDER="none") as (url, _):
         yield url
 
 
@@ -94,7 +96,7 @@ def llm_stub():
 def online_app(sample_kb_dir, tmp_path_factory, llm_stub):
     kb_dir = _kb_copy(sample_kb_dir, tmp_path_factory.mktemp("online") / "kb")
     env = {"BIGAN_LLM_BASE_URL": llm_stub.base_url, "BIGAN_LLM_MODEL": "qwen-stub", "BIGAN_LLM_API_KEY": "sk-web-SECRET", "BIGAN_LLM_MAX_RETRIES": "0"}
-    with served(kb_dir, **env) as url:
+    with served(kb_dir, **env) as (url, _):
         yield url
 
 
@@ -114,6 +116,15 @@ def _ask(page: Page, text: str) -> None:
 def _last_answer(page: Page) -> str:
     bots = page.locator("#chat .bot")
     return bots.nth(bots.count() - 1).inner_text() if bots.count() else ""
+
+
+def test_app_py_brings_the_kb_up_to_date_then_serves(page, sample_kb_dir, tmp_path):
+    kb_dir = _kb_copy(sample_kb_dir, tmp_path / "kb")
+    with served(kb_dir, ("app.py",), BIGAN_LLM_PROVIDER="none") as (url, log):
+        page.goto(url)
+        expect(page.locator("#status")).to_contain_text("离线模式", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "start.png"), full_page=True)
+    assert "unchanged 5" in log.read_text()
 
 
 def test_offline_answer_with_sources(page, offline_app):
@@ -185,7 +196,7 @@ def test_regenerate_and_clear(page, online_app, llm_stub):
 def test_unreachable_model_is_explained(page, tmp_path, sample_kb_dir):
     kb_dir = _kb_copy(sample_kb_dir, tmp_path / "kb")
     env = {"BIGAN_LLM_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1", "BIGAN_LLM_MODEL": "qwen", "BIGAN_LLM_MAX_RETRIES": "0"}
-    with served(kb_dir, **env) as url:
+    with served(kb_dir, **env) as (url, _):
         page.goto(url)
         _ask(page, "三会一课怎么落实？")
         expect(page.locator("#chat .bot").last).to_contain_text("出错了", timeout=60_000)
