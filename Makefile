@@ -31,6 +31,9 @@ test: kb
 bench: kb
 	$(BIN)/python bench/bench_kb.py
 	$(BIN)/python bench/bench_embed.py
+	$(BIN)/python bench/bench_peers.py
+	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_startup.py
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* index/.lock

@@ -26,6 +26,7 @@ from .export import to_docx, to_markdown
 from .workspace import Workspace, supported_suffixes
 
 MODES = ("问答", "起草")
+SOURCES_HINT = "<p>回答引用的原文会显示在这里，点击展开。</p>"
 CSS = """
 #status {font-size: 0.9em}
 .cite {border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 4px 8px; margin: 4px 0}
@@ -111,10 +112,9 @@ def build_app(settings: Settings) -> gr.Blocks:
         status = gr.Markdown(app.status(), elem_id="status")
         session = gr.State({}, time_to_live=settings.session_ttl_s, delete_callback=_drop_session)
         history = gr.State([])
-        last_draft = gr.State(None)
         with gr.Tabs():
             with gr.Tab("对话", id="chat-tab"):
-                _chat_tab(app, session, history, last_draft)
+                _chat_tab(app, session, history)
             with gr.Tab("知识库", id="kb-tab"):
                 listing, listing_outputs = _kb_tab(app, session)
         blocks.load(app.status, outputs=status)
@@ -122,7 +122,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     return blocks
 
 
-def _chat_tab(app: App, session: gr.State, history: gr.State, last_draft: gr.State) -> None:
+def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
     settings = app.settings
     with gr.Row():
         mode = gr.Radio(list(MODES), value="问答", label="模式", elem_id="mode")
@@ -146,7 +146,7 @@ def _chat_tab(app: App, session: gr.State, history: gr.State, last_draft: gr.Sta
                 md_button = gr.DownloadButton("导出 Markdown", visible=False, elem_id="export-md")
         with gr.Column(scale=2):
             gr.Markdown("### 引用来源")
-            sources = gr.HTML("<p>回答引用的原文会显示在这里，点击展开。</p>", elem_id="sources")
+            sources = gr.HTML(SOURCES_HINT, elem_id="sources")
 
     mode.change(lambda m: gr.Row(visible=m == "起草"), mode, draft_options)
 
@@ -155,10 +155,10 @@ def _chat_tab(app: App, session: gr.State, history: gr.State, last_draft: gr.Sta
         message = (message or "").strip()
         chat_value = list(chat_value or [])
         if not message:
-            yield chat_value, turns, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+            yield _chat_only(chat_value, turns)
             return
         chat_value += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        yield chat_value, turns, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+        yield _chat_only(chat_value, turns)
         try:
             if len(message) > settings.max_question_chars:
                 raise BiganError(f"输入过长（{len(message)} 字），请控制在 {settings.max_question_chars} 字以内")
@@ -175,30 +175,29 @@ def _chat_tab(app: App, session: gr.State, history: gr.State, last_draft: gr.Sta
                     break
                 shown += piece
                 chat_value[-1] = {"role": "assistant", "content": shown}
-                yield chat_value, turns, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+                yield _chat_only(chat_value, turns)
         except BiganError as exc:
             chat_value[-1] = {"role": "assistant", "content": f"出错了：{app.public(str(exc))}"}
-            yield chat_value, turns, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+            yield _chat_only(chat_value, turns)
             return
         if isinstance(result, Answer):
             chat_value[-1] = {"role": "assistant", "content": result.answer}
             turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": result.answer}]
-            yield chat_value, turns, citations_html(result.citations, result.answer), gr.skip(), "", gr.skip(), gr.skip()
+            yield chat_value, turns, citations_html(result.citations, result.answer), "", gr.skip(), gr.skip()
             return
         chat_value[-1] = {"role": "assistant", "content": result.text}
-        title = f"{req.request}（{result.genre}）"
         folder = Path(tempfile.mkdtemp(prefix="bigan-draft-"))
         stem = time.strftime("draft-%Y%m%d-%H%M%S")
         docx_path = to_docx(req.request, result.text, folder / f"{stem}.docx")
         md_path = folder / f"{stem}.md"
         md_path.write_text(to_markdown(req.request, result.text), encoding="utf-8")
         yield (
-            chat_value, turns, citations_html(result.exemplars, result.text), {"title": title, "text": result.text}, "",
+            chat_value, turns, citations_html(result.exemplars, result.text), "",
             gr.DownloadButton(value=str(docx_path), visible=True), gr.DownloadButton(value=str(md_path), visible=True),
         )
 
     inputs = [question, chat, history, mode, genre, length, points, session]
-    outputs = [chat, history, sources, last_draft, question, docx_button, md_button]
+    outputs = [chat, history, sources, question, docx_button, md_button]
     limits = {"concurrency_limit": settings.queue_concurrency, "concurrency_id": "answer"}
     send.click(respond, inputs, outputs, **limits)
     question.submit(respond, inputs, outputs, **limits)
@@ -207,20 +206,25 @@ def _chat_tab(app: App, session: gr.State, history: gr.State, last_draft: gr.Sta
         chat_value = list(chat_value or [])
         last = next((i for i in range(len(chat_value) - 1, -1, -1) if chat_value[i]["role"] == "user"), None)
         if last is None:
-            yield chat_value, turns, gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
+            yield _chat_only(chat_value, turns)
             return
         message = chat_value[last]["content"]
         if isinstance(message, list):  # Gradio may hand content back as parts
             message = "".join(part.get("text", "") for part in message if isinstance(part, dict))
-        answered = turns[-2:] == [{"role": "user", "content": message}, turns[-1]] if len(turns) >= 2 else False
+        answered = len(turns) >= 2 and turns[-2] == {"role": "user", "content": message}
         yield from respond(message, chat_value[:last], turns[:-2] if answered else turns, *rest)
 
     regenerate.click(redo, [chat, history, mode, genre, length, points, session], outputs, **limits)
 
     def reset():
-        return [], [], "<p>回答引用的原文会显示在这里，点击展开。</p>", None, "", gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
+        return [], [], SOURCES_HINT, "", gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
 
     clear.click(reset, None, outputs)
+
+
+def _chat_only(chat_value: list, turns: list) -> tuple:
+    """Outputs of a chat step that changes only the conversation (and empties the input box)."""
+    return chat_value, turns, gr.skip(), "", gr.skip(), gr.skip()
 
 
 def _kb_tab(app: App, session: gr.State) -> tuple:

@@ -5,7 +5,7 @@
 Every backend, each in a fresh process, embeds the same sections of the built KB (`make kb`) and
 answers the dev set with the same BM25 index and fusion; only the vectors differ. Matryoshka
 truncation (512/256/128) is scored for each backend. The arithmetic limit is measured, not looked up: the
-best GEMM rate torch reaches on this machine in fp32, bf16 and int8 (large square matrices).
+best GEMM rate torch reaches on this machine in fp32, bf16 and int8 (common.gemm_peak).
 """
 from __future__ import annotations
 
@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DEVSET, ROOT, machine_line, peak_rss_mb, percentile
+from common import DEVSET, PRECISION, ROOT, gemm_peak, machine_line, model_flops_per_token, peak_rss_mb, percentile
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 from assistant.components.embedding import OnnxEmbedder, TorchEmbedder, resolve_model, truncate  # noqa: E402
 from assistant.components.onnx_export import exported_dir, is_exported  # noqa: E402
@@ -30,29 +29,6 @@ from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.kb import KnowledgeBase, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
-
-
-def gemm_gflops(dtype: torch.dtype, n: int = 2048, repeat: int = 5) -> float:
-    if dtype == torch.int8:
-        a, b = (torch.randint(-128, 127, (n, n), dtype=torch.int8) for _ in range(2))
-        multiply = torch._int_mm  # int8 × int8 → int32, the VNNI path
-    else:
-        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-        multiply = torch.matmul
-    multiply(a, b)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        multiply(a, b)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
-def flops_per_token(model: torch.nn.Module, seq: float) -> float:
-    """2 FLOPs per weight per token (embedding lookups excluded) plus attention scores and mixing (4·layers·seq·width)."""
-    weights = sum(p.numel() for name, p in model.named_parameters() if "embed_tokens" not in name)
-    config = model[0].auto_model.config
-    return 2 * weights + 4 * config.num_hidden_layers * seq * config.hidden_size
 
 
 def searcher_with(kb: KnowledgeBase, vectors: np.ndarray, embedder, settings: Settings) -> Searcher:
@@ -107,6 +83,7 @@ def main() -> None:
     parser.add_argument("--kb", default=str(ROOT / "index"))
     parser.add_argument("--devset", default=str(DEVSET))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--gemm-size", type=int, default=2048, help="matrix size for the measured arithmetic peak")
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -135,13 +112,12 @@ def main() -> None:
 
     fp32 = results["torch-fp32"]
     tokens, n = fp32["tokens"], len(kb.sections)
-    model = TorchEmbedder(source, fingerprint, settings.embedding_batch_size, bf16=False).model
-    per_token = flops_per_token(model, tokens / n)
-    gemm = {"fp32": gemm_gflops(torch.float32), "bf16": gemm_gflops(torch.bfloat16), "int8": gemm_gflops(torch.int8)}
+    per_token = model_flops_per_token(Path(source), tokens / n)
+    gemm = {kind: gemm_peak(kind, args.gemm_size) for kind in ("fp32", "bf16", "int8")}
     print(machine_line())
     print(f"sample KB: {n} sections, {tokens} model tokens; model FLOPs per section ≈ {per_token * tokens / n / 1e9:.1f} GFLOP")
     print(
-        f"measured GEMM peak (torch, 2048²): fp32 {gemm['fp32']:.0f} GFLOP/s, bf16 {gemm['bf16']:.0f} GFLOP/s, "
+        f"measured GEMM peak (torch, {args.gemm_size}²): fp32 {gemm['fp32']:.0f} GFLOP/s, bf16 {gemm['bf16']:.0f} GFLOP/s, "
         f"int8 {gemm['int8']:.0f} GOP/s"
     )
     print()
@@ -153,7 +129,7 @@ def main() -> None:
         q = r["quality"]["0"]
         print(
             f"| {name} | {r['load_s']:.1f} | {n / r['embed_s']:.2f} | {tokens / r['embed_s']:.0f} | "
-            f"{fp32['embed_s'] / r['embed_s']:.2f}× | {achieved:.0f} | {achieved / gemm[name.split('-')[1]]:.0%} | "
+            f"{fp32['embed_s'] / r['embed_s']:.2f}× | {achieved:.0f} | {achieved / gemm[PRECISION[name]]:.0%} | "
             f"{cosine:.4f} | {statistics.median(r['query_ms']):.1f} | "
             f"{statistics.median(r['search_ms']):.1f} / {percentile(r['search_ms'], 0.95):.1f} | "
             f"{q['recall@1']:.3f} | {q['recall@5']:.3f} | {q['mrr@10']:.3f} | {r['peak_rss_mb']:.0f} |"

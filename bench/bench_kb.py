@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DEVSET, ROOT, machine_line, peak_rss_mb, percentile
+from common import DEVSET, PRECISION, ROOT, gemm_peak, machine_line, model_flops_per_token, peak_rss_mb, percentile
 
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
+from assistant.components.embedding import resolve_model  # noqa: E402
 from assistant.kb import KnowledgeBase, build, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
     parser.add_argument("--devset", default=str(DEVSET))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--gemm-size", type=int, default=2048, help="matrix size for the measured arithmetic peak")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,13 +55,17 @@ def main() -> None:
         quality = evaluate_items(searcher, items).as_dict()["overall"]
 
     peak_mb = peak_rss_mb()
+    backend = searcher.embedder.backend
+    per_section = model_flops_per_token(Path(resolve_model(settings)[0]), model_tokens / report.sections) * model_tokens / report.sections
+    achieved = per_section * report.sections / build_s / 1e9
+    peak = gemm_peak(PRECISION[backend], args.gemm_size)
     print(machine_line())
-    print(f"embedding backend: {searcher.embedder.backend}")
-    print(f"| corpus | documents | sections | model tokens | build s (incl. model load) | sections/s | tokens/s | peak RSS MB |")
-    print(f"| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"embedding backend: {backend}; model FLOPs per section ≈ {per_section / 1e9:.1f} GFLOP; measured {PRECISION[backend]} GEMM peak {peak:.0f} G/s")
+    print("| corpus | documents | sections | model tokens | build s (incl. model load) | sections/s | tokens/s | GFLOP/s (of peak) | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| {Path(args.corpus).name} | {len(report.added)} | {report.sections} | {model_tokens} | {build_s:.1f} | "
-        f"{report.sections / build_s:.2f} | {model_tokens / build_s:.0f} | {peak_mb:.0f} |"
+        f"{report.sections / build_s:.2f} | {model_tokens / build_s:.0f} | {achieved:.0f} ({achieved / peak:.0%}) | {peak_mb:.0f} |"
     )
     print()
     print("| measure | p50 ms | p95 ms | n |")

@@ -183,3 +183,26 @@ def test_changing_the_section_budget_resplits_unchanged_files(tmp_path, corpus_c
     second = build(kb_dir, make_settings(kb_dir, chunk_tokens=160), add=[corpus_copy])
     assert len(second.unchanged) == 2 and second.sections > first.sections and second.embedded > 0
     assert KnowledgeBase.load(kb_dir).manifest["chunking"]["tokens"] == 160
+
+
+def test_large_kbs_get_an_ivf_index_that_finds_what_exact_search_finds(monkeypatch, tmp_path):
+    import assistant.kb as kb_module
+    from assistant.kb import vector_index
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(50, 64))
+    vectors = (centres[rng.integers(0, 50, 6000)] + 0.3 * rng.normal(size=(6000, 64))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert isinstance(vector_index(vectors), faiss.IndexFlatIP)
+    monkeypatch.setattr(kb_module, "EXACT_MAX", 1000)
+    index = vector_index(vectors)
+    assert isinstance(index, faiss.IndexIVFFlat) and index.ntotal == 6000
+    faiss.write_index(index, str(tmp_path / "v.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "v.faiss"))
+    assert loaded.nprobe == index.nprobe and np.allclose(loaded.reconstruct(123), vectors[123])
+    exact = faiss.IndexFlatIP(64)
+    exact.add(vectors)
+    queries = vectors[:50]
+    _, truth = exact.search(queries, 10)
+    _, found = loaded.search(queries, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]) >= 0.9

@@ -295,3 +295,22 @@ def test_knowledge_base_upload_search_delete(page, offline_app, tmp_path):
     expect(page.locator("#documents")).not_to_contain_text("河长制讲话.txt")
     assert "在全县河长制工作会议上的讲话" not in _probe(page, "河长巡河制度")
     page.screenshot(path=str(ARTIFACTS / "kb-deleted.png"), full_page=True)
+
+
+def test_retrieval_evaluation_from_the_kb_page(page, offline_app, tmp_path):
+    questions = tmp_path / "我的问题.jsonl"
+    questions.write_text(
+        '{"question": "党组成员至少要联系几个支部", "gold": "黨組(黨委)成員至少要聯繫1個支部", "kind": "s2t"}\n'
+        '{"question": "今年高考分数线", "gold": "这句话不在任何文档里", "kind": "numeric"}\n',
+        encoding="utf-8",
+    )
+    page.goto(offline_app)
+    page.get_by_role("tab", name="知识库").click()
+    page.locator("#eval-file input[type=file]").set_input_files(str(questions))
+    page.wait_for_timeout(1000)
+    page.click("#eval-button")
+    report = page.locator("#eval-report")
+    expect(report).to_contain_text("overall", timeout=60_000)
+    expect(report).to_contain_text("今年高考分数线")  # listed among the misses
+    assert "recall@1" in report.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "kb-eval.png"), full_page=True)
