@@ -164,7 +164,7 @@ def build(
     documents are not carried into the new generation.
     """
     _, fingerprint = resolve_model(settings)
-    backend, _ = choose_backend(settings)
+    backend, _ = choose_backend(settings, fingerprint)
     # Vectors are reused only when the same weights, backend and width would produce them again.
     vector_key = {"fingerprint": fingerprint, "backend": backend, "dimension_setting": settings.embedding_dim}
     files, folders = _scan(add)

@@ -23,7 +23,8 @@ from .draft import GENRES, Draft, DraftRequest, draft_stream
 from .errors import BiganError
 from .evaluate import evaluate_items, load_items
 from .export import to_docx, to_markdown
-from .workspace import Workspace, supported_suffixes
+from .ingest.loaders import SUPPORTED
+from .workspace import Workspace
 
 MODES = ("问答", "起草")
 SOURCES_HINT = "<p>回答引用的原文会显示在这里，点击展开。</p>"
@@ -237,8 +238,8 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         )
     with gr.Group(visible=can_upload):
         files = gr.File(
-            label=f"上传文件（{'、'.join(supported_suffixes())}，可多选，单个不超过 {settings.max_upload_mb} MB）",
-            file_count="multiple", file_types=supported_suffixes(), elem_id="upload",
+            label=f"上传文件（{'、'.join(sorted(SUPPORTED))}，可多选，单个不超过 {settings.max_upload_mb} MB）",
+            file_count="multiple", file_types=sorted(SUPPORTED), elem_id="upload",
         )
         upload = gr.Button("上传并索引", variant="primary", elem_id="upload-button")
         upload_result = gr.Markdown(elem_id="upload-result")

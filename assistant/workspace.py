@@ -13,7 +13,6 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import BiganError
-from .ingest.loaders import SUPPORTED
 from .kb import IndexReport, build, current_generation
 from .retrieve import Hit, Searcher
 
@@ -81,8 +80,9 @@ class Workspace:
             shutil.copyfile(file, target)
             kept.append(target)
         report = build(self.root, self.settings, add=kept, progress=progress)
-        for source, _ in report.failed:  # a file that failed is not kept around
-            if not any(d.name == Path(source).name for d in self.documents() if d.uploaded):
+        indexed = {d.name for d in self.documents() if d.uploaded}
+        for source, _ in report.failed:  # a new file that failed is not kept; a bad update keeps the old one
+            if Path(source).name not in indexed:
                 Path(source).unlink(missing_ok=True)
         return report
 
@@ -109,6 +109,3 @@ class Workspace:
         if self.read_only:
             raise BiganError("the sample knowledge base is read-only in the demo")
 
-
-def supported_suffixes() -> list[str]:
-    return sorted(SUPPORTED)

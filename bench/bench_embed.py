@@ -23,7 +23,7 @@ from common import DEVSET, PRECISION, ROOT, gemm_peak, machine_line, model_flops
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from assistant.components.embedding import OnnxEmbedder, TorchEmbedder, resolve_model, truncate  # noqa: E402
+from assistant.components.embedding import load_embedder, resolve_model, truncate  # noqa: E402
 from assistant.components.onnx_export import exported_dir, is_exported  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
@@ -46,11 +46,8 @@ def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> No
     questions = [item["question"] for item in question_items(items)]
     source, fingerprint = resolve_model(settings)
     t = time.perf_counter()
-    match name:
-        case "onnx-int8":
-            embedder = OnnxEmbedder(exported_dir(settings.cache_dir, fingerprint), fingerprint)
-        case _:
-            embedder = TorchEmbedder(source, fingerprint, settings.embedding_batch_size, bf16=name == "torch-bf16")
+    onnx_dir = exported_dir(settings.cache_dir, fingerprint) if name == "onnx-int8" else None
+    embedder = load_embedder(source, fingerprint, name, onnx_dir, settings.embedding_batch_size)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
     vectors = embedder.encode_documents(texts)

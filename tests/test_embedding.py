@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from assistant.components import embedding
-from assistant.components.embedding import OnnxEmbedder, TorchEmbedder, choose_backend, get_embedder, resolve_model, truncate
+from assistant.components.embedding import (
+    OnnxEmbedder, TorchEmbedder, choose_backend, get_embedder, normalise, resolve_model, truncate,
+)
 from assistant.components.onnx_export import exported_dir
 from assistant.errors import BiganError, ModelMissingError
 from assistant.kb import KnowledgeBase, build, embed_text
@@ -13,7 +15,7 @@ from .conftest import make_settings
 
 def test_auto_takes_the_onnx_copy_when_it_exists(tmp_path):
     settings = make_settings(tmp_path)
-    assert choose_backend(settings)[0] == "onnx-int8"  # `make setup` runs `bigan model optimize`
+    assert choose_backend(settings, resolve_model(settings)[1])[0] == "onnx-int8"  # `make setup` runs `bigan model optimize`
     assert get_embedder(settings).backend == "onnx-int8"
 
 
@@ -22,15 +24,15 @@ def test_auto_without_the_onnx_copy_falls_back_to_torch(tmp_path, monkeypatch):
     settings = make_settings(tmp_path)
     for supported, expected in ((True, "torch-bf16"), (False, "torch-fp32")):
         monkeypatch.setattr(embedding, "bf16_supported", lambda: supported)
-        assert choose_backend(settings) == (expected, None)
+        assert choose_backend(settings, resolve_model(settings)[1]) == (expected, None)
 
 
 def test_asking_for_a_missing_onnx_copy_says_how_to_make_it(tmp_path, monkeypatch):
     monkeypatch.setattr(embedding, "exported_dir", lambda cache, fp: tmp_path / "no-export")
     with pytest.raises(ModelMissingError, match="bigan model optimize"):
-        choose_backend(make_settings(tmp_path, embedding_backend="onnx-int8"))
+        choose_backend(make_settings(tmp_path, embedding_backend="onnx-int8"), "model:0")
     with pytest.raises(BiganError, match="unknown embedding backend 'gpu'"):
-        choose_backend(make_settings(tmp_path, embedding_backend="gpu"))
+        choose_backend(make_settings(tmp_path, embedding_backend="gpu"), "model:0")
 
 
 def test_truncation_keeps_the_head_and_renormalises():
@@ -39,7 +41,7 @@ def test_truncation_keeps_the_head_and_renormalises():
     assert cut.shape == (2, 2)
     assert np.allclose(cut[0], [0.6, 0.8]) and np.allclose(np.linalg.norm(cut, axis=1), 1.0)
     assert truncate(vectors, 0) is vectors
-    assert np.allclose(np.linalg.norm(truncate(vectors, 0, renormalise=True), axis=1), 1.0)
+    assert np.allclose(np.linalg.norm(normalise(vectors), axis=1), 1.0)
 
 
 def test_backends_agree_with_fp32(sample_kb, tmp_path):

@@ -67,16 +67,20 @@ def bf16_supported() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def truncate(vectors: np.ndarray, dimension: int, renormalise: bool = False) -> np.ndarray:
-    """Matryoshka truncation: the first `dimension` components (all when 0), re-normalised.
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Unit-length float32 rows."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def truncate(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    """Matryoshka truncation: the first `dimension` components, re-normalised; 0 keeps all.
 
     EmbeddingGemma is trained so that its first 512/256/128 components are embeddings on their own.
     """
-    if (dimension <= 0 or dimension >= vectors.shape[1]) and not renormalise:
+    if dimension <= 0 or dimension >= vectors.shape[1]:
         return vectors
-    head = np.ascontiguousarray(vectors[:, : dimension or None], dtype=np.float32)
-    norms = np.linalg.norm(head, axis=1, keepdims=True)
-    return head / np.maximum(norms, 1e-12)
+    return normalise(vectors[:, :dimension])
 
 
 class Embedder(Embeddings):
@@ -147,7 +151,7 @@ class TorchEmbedder(Embedder):
             show_progress_bar=progress,
         )
         # Normalised again in float32: bf16 rounding leaves norms off by ~0.1%.
-        return truncate(vectors.float().numpy(), 0, renormalise=True)
+        return normalise(vectors.float().numpy())
 
 
 class OnnxEmbedder(Embedder):
@@ -195,15 +199,16 @@ def _onnx_folder(settings: Settings, fingerprint: str) -> Path | None:
 
 
 @lru_cache(maxsize=2)
-def _load(source: str, fingerprint: str, backend: str, onnx_dir: Path | None, batch_size: int) -> Embedder:
+def load_embedder(source: str, fingerprint: str, backend: str, onnx_dir: Path | None, batch_size: int) -> Embedder:
+    """The embedder for one backend, loaded once per process and arguments."""
     if backend == "onnx-int8":
         return OnnxEmbedder(onnx_dir, fingerprint)
     return TorchEmbedder(source, fingerprint, batch_size, bf16=backend == "torch-bf16")
 
 
-def choose_backend(settings: Settings) -> tuple[str, Path | None]:
-    """The backend `embedding_backend` asks for, and where the ONNX export is when that is the one."""
-    _, fingerprint = resolve_model(settings)
+def choose_backend(settings: Settings, fingerprint: str) -> tuple[str, Path | None]:
+    """The backend `embedding_backend` asks for, and where the ONNX export of the model with this
+    fingerprint is when that is the one."""
     onnx_dir = _onnx_folder(settings, fingerprint)
     match settings.embedding_backend:
         case "auto":
@@ -226,5 +231,5 @@ def choose_backend(settings: Settings) -> tuple[str, Path | None]:
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for these settings; the model is loaded once per process."""
     source, fingerprint = resolve_model(settings)
-    backend, onnx_dir = choose_backend(settings)
-    return _load(source, fingerprint, backend, onnx_dir, settings.embedding_batch_size)
+    backend, onnx_dir = choose_backend(settings, fingerprint)
+    return load_embedder(source, fingerprint, backend, onnx_dir, settings.embedding_batch_size)
