@@ -25,13 +25,14 @@ import numpy as np
 from .components.embedding import choose_backend, get_embedder, resolve_model, truncate
 from .config import Settings
 from .errors import BiganError, KBMissingError
-from .ingest.clean import clean_text, learn_boilerplate
-from .ingest.loaders import LoadError, load_text
+from .ingest.clean import clean_text
+from .ingest.loaders import LoadError, load_document
 from .ingest.sections import Section, split_sections
 from .text.chinese import to_simplified
 from .text.segment import add_terms, coined_terms, tokenize
 
-FORMAT_VERSION = 1
+# 2: sections carry page and continued; titles come from the file format and the document alone.
+FORMAT_VERSION = 2
 _KEEP_GENERATIONS = 2
 # Exact search up to here: one query against 50k × 768 floats takes ~10 ms on 2 cores (100k: 20 ms). Above, IVF
 # (bench/bench_scale.py measures both, and IVF's recall against exact search).
@@ -64,7 +65,8 @@ def embed_text(section: Section) -> str:
 
 
 def bm25_tokens(section: Section) -> list[str]:
-    return tokenize(to_simplified(section.heading) + "\n" + section.text_s)
+    """Title and heading path are searchable words too: a question may name the document or the part."""
+    return tokenize("\n".join((to_simplified(section.title), to_simplified(section.heading), section.text_s)))
 
 
 def _text_key(text: str) -> str:
@@ -93,18 +95,34 @@ class KnowledgeBase:
     def doc_text(self, doc_id: str) -> str:
         return (self.folder / "docs" / f"{doc_id}.txt").read_text(encoding="utf-8")
 
+    def resolve(self, ref: str) -> str:
+        """The doc id of a document named by its id, its file name or its path (as indexed or as given)."""
+        if ref in self.documents:
+            return ref
+        as_path = str(Path(ref).expanduser().resolve())
+        matches = [d for d, e in self.documents.items() if ref in (e["source"], e["name"]) or e["source"] == as_path]
+        if not matches:
+            raise BiganError(f"no document '{ref}' in the knowledge base; `bigan docs` lists them")
+        if len(matches) > 1:
+            raise BiganError(f"'{ref}' names {len(matches)} documents; give its path or id (`bigan docs`)")
+        return matches[0]
+
+    def document_sections(self, doc_id: str) -> list[Section]:
+        return [s for s in self.sections if s.doc_id == doc_id]
+
     def vectors(self) -> np.ndarray:
         if self.index.ntotal == 0:
             return np.zeros((0, self.index.d), dtype=np.float32)
         return self.index.reconstruct_n(0, self.index.ntotal)
 
     @classmethod
-    def load(cls, root: Path) -> "KnowledgeBase":
+    def load(cls, root: Path, any_format: bool = False) -> "KnowledgeBase":
+        """The live generation; `any_format` also opens an older format (to rebuild it from its texts)."""
         folder = current_generation(root)
         if folder is None:
             raise KBMissingError(f"no knowledge base in {root}; build one with `bigan index [PATH ...]`")
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if manifest.get("format_version") != FORMAT_VERSION and not any_format:
             raise KBMissingError(f"the knowledge base in {root} has an old format; rebuild it with `bigan index`")
         with open(folder / "sections.jsonl", encoding="utf-8") as f:
             sections = [Section(**json.loads(line)) for line in f]
@@ -183,7 +201,8 @@ def build(
             log(report.rebuilt)
         docs, texts = _update_documents(old, files, folders, set(remove), report)
         unchanged = not (report.added or report.updated or report.removed or report.rebuilt)
-        if old and unchanged and old.manifest["chunking"] == chunking and not force:
+        same_format = old is not None and old.manifest.get("format_version") == FORMAT_VERSION
+        if old and unchanged and same_format and old.manifest["chunking"] == chunking and not force:
             report.sections = len(old.sections)
             return report  # nothing changed: the live generation stays as it is
 
@@ -229,30 +248,33 @@ def _update_documents(
             report.unchanged.append(source)
             continue
         try:
-            text = load_text(path)
+            loaded = load_document(path)
         except LoadError as exc:
             report.failed.append((source, str(exc)))
             continue
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         (report.updated if doc_id in docs else report.added).append(source)
         added = docs.get(doc_id, {}).get("added", now)
-        docs[doc_id] = {"source": source, "name": path.name, "sha256": sha, "size": len(data), "added": added, "updated": now}
-        texts[doc_id] = text
+        docs[doc_id] = {
+            "source": source, "name": path.name, "sha256": sha, "size": len(data), "added": added, "updated": now,
+            "format_title": loaded.title,
+        }
+        texts[doc_id] = loaded.text
     return docs, texts
 
 
 def _split_all(docs: dict[str, dict], texts: dict[str, str], settings: Settings) -> list[Section]:
-    """Clean and split every document; boilerplate is learned across all of them, so all are redone."""
-    boilerplate = learn_boilerplate(texts.values())
+    """Clean and split every document, each on its own (nothing learned across documents)."""
     sections: list[Section] = []
     for doc_id in sorted(docs, key=lambda d: docs[d]["source"]):
         entry = docs[doc_id]
-        cleaned = clean_text(texts[doc_id], boilerplate, fallback_title=Path(entry["name"]).stem)
+        cleaned = clean_text(texts[doc_id], entry.get("format_title", ""), fallback_title=Path(entry["name"]).stem)
         doc_sections = split_sections(
             cleaned, doc_id, entry["name"], settings.chunk_tokens, settings.min_chunk_tokens, settings.token_encoding
         )
         entry["title"] = cleaned.title
         entry["sections"] = len(doc_sections)
+        entry["chars"] = sum(len(p) for p in cleaned.paragraphs)
         sections.extend(doc_sections)
     return sections
 
@@ -308,7 +330,7 @@ def vector_index(vectors: np.ndarray) -> faiss.Index:
 
 def _load_any(root: Path) -> KnowledgeBase | None:
     try:
-        return KnowledgeBase.load(root)
+        return KnowledgeBase.load(root, any_format=True)
     except KBMissingError:
         return None
 
@@ -321,16 +343,36 @@ def _write_generation(root: Path, manifest: dict, sections: list[Section], vecto
     tmp = root / f".{name}.tmp"
     try:
         _write_files(tmp, manifest, sections, vectors, texts)
+        _fsync_tree(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     tmp.rename(root / name)
     pointer = root / ".CURRENT.tmp"
     pointer.write_text(name + "\n")
+    _fsync(pointer)
+    # The new generation's files and name are on disk before CURRENT names it: a power cut cannot leave
+    # CURRENT pointing at a folder whose files were never written.
+    _fsync(root)
     os.replace(pointer, root / "CURRENT")
+    _fsync(root)
     generations = sorted(p for p in root.glob("gen-*") if p.is_dir() and p.name != name)
     for stale in generations[: -(_KEEP_GENERATIONS - 1)]:
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)):  # files before their folders
+        _fsync(path)
+    _fsync(folder)
 
 
 def _write_files(folder: Path, manifest: dict, sections: list[Section], vectors: np.ndarray, texts: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import pytest
 from docx import Document
 
 from assistant.errors import BiganError
-from assistant.kb import KnowledgeBase, build, current_generation
+from assistant.kb import FORMAT_VERSION, KnowledgeBase, build, current_generation
 from assistant.retrieve import Searcher
 
 from .conftest import CORPUS, make_settings
@@ -15,7 +15,7 @@ from .conftest import CORPUS, make_settings
 
 def test_manifest_describes_the_sample_kb(sample_kb):
     manifest = sample_kb.manifest
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["embedding"]["model"] == "embeddinggemma-300m"
     assert manifest["embedding"]["fingerprint"].endswith("cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2")
     assert manifest["embedding"]["dimension"] == sample_kb.index.d == 768

@@ -1,123 +1,272 @@
-"""Strip web chrome from a speech or report and find its real title.
+"""Strip page furniture from one document and find its real title.
 
-Hand-written: generic boilerplate removers (readability, trafilatura) work on HTML, while these
-files are plain text pasted from sites that wrap 公文 in advert banners, contact lines,
-breadcrumbs and reposting notices. Rules here describe kinds of chrome, not the sample's words;
-lines shared by many documents are learned from the corpus (see `learn_boilerplate`).
+Hand-written: main-content extractors (trafilatura, used by the HTML loader) work on markup, while
+offices also hold plain text pasted from sites that wrap 公文 in advert banners, contact lines,
+breadcrumbs, metadata lines and reposting notices, and PDFs with running headers. Each rule here
+describes a kind of furniture, never a corpus's words, and looks at this document alone: a line
+that other documents share (a heading such as "一、总体要求", a repeated policy paragraph) is
+content, so one document's sections never depend on the others.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..text.chinese import match_key, to_simplified
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。]+", re.I)
 _SENTENCE_PUNCT = "。！？；!?"
+_PAGE_BREAK = "\f"
 
-# Each pattern is one kind of chrome, matched on the Simplified form of a short line.
+# Each pattern is one kind of furniture, matched on the Simplified form of a short line.
 _CHROME = [
     re.compile(p, re.I)
     for p in (
         r"qq|微信|公众号|二维码|扫码|加群|客服|咨询电话|联系电话|联系方式|邮箱|e-?mail|\d{3,4}-\d{7,8}|1[3-9]\d{9}",
-        r"订阅|会员|vip|付费|优惠|限时|免费领取|免费下载|下载|购买|充值|倒卖|举报.*赠送",
-        r"版权|转载|原创|投稿|仅供学习|仅供参考|禁止外传|请勿照搬|照搬照抄|侵权|未经授权|整理[，,、]",
+        r"订阅立享|立即订阅|会员群|会员资料|会员材料|开通会员|成为会员|会员专享|vip|免费领取|免费下载|点击下载|下载地址|"
+        r"^下载|立即购买|限时优惠|充值|倒卖|举报.*赠送",
+        r"版权|转载|原创投稿|系原创|原创文章|投稿|仅供学习|仅供参考|禁止外传|请勿照搬|照搬照抄|如有侵权|未经授权|"
+        r"整理[，,、]|本站|本网",
         r"当前位置|您的位置|首页\s*[>＞»]|[>＞»]\s*$|^\s*[>＞»]",
-        r"上一篇|下一篇|相关阅读|推荐阅读|相关文章|热门文章|点击查看|阅读全文|返回顶部|分享到|收藏本文",
-        r"^[-—–]*\s*\d+\s*[-—–]*$|^第\s*\d+\s*页",
+        r"上一篇|下一篇|相关阅读|推荐阅读|相关文章|相关报道|相关链接|热门文章|点击查看|阅读全文|返回顶部|分享到|收藏本文"
+        r"|打印本页|关闭窗口|【\s*字号|字号\s*[：:]|^【?\s*(打印|关闭|收藏|返回)",
+        r"^[-—–]*\s*\d+\s*[-—–]*$|^第\s*\d+\s*页|^共\s*\d+\s*页",
         r"^【[^】]{1,20}】$",
     )
 ]
 _CHROME_MAX_LEN = 60
-_SALUTATION_RE = re.compile(r"^(同志们|各位[\u4e00-\u9fff]{0,8}|尊敬的[\u4e00-\u9fff、，,]{0,30})[：:！!]\s*$")
-_GENRE_RE = re.compile(
-    r"讲话|致辞|发言|报告|材料|总结|汇报|意见|方案|通知|决定|规划|述职|点评|心得|体会|讲稿|党课|主持词|调研|纪要|办法|规定|条例|会议|会上|讲座"
+# Article metadata of a web page ("发布时间：… 来源：… 点击数：…", "索引号：…"): one line, several fields.
+_META_FIELD_RE = re.compile(
+    r"(发布时间|发布日期|发文日期|成文日期|发布者|发布机构|发布单位|信息来源|文章来源|来源|作者|编辑|责任编辑|审核|"
+    r"点击数|点击量|点击率|浏览次数|浏览量|查看次数|阅读次数|阅读量|访问量|索引号|主题分类|体裁分类|时间)\s*[：:]"
 )
-_HEADING_START_RE = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、](?!\d))")
+# After one of these near the end, the rest of a page is a list of links to other articles.
+_TAIL_LINKS_RE = re.compile(r"^(相关报道|相关阅读|推荐阅读|相关文章|相关链接|相关新闻|延伸阅读|热点推荐)[：:]?$")
+_SALUTATION_RE = re.compile(r"^(同志们|各位[\u4e00-\u9fff]{0,8}|尊敬的[\u4e00-\u9fff、，,]{0,30}|敬爱的[\u4e00-\u9fff]{1,10})[：:！!]\s*$")
+_GENRE = (
+    "讲话|致辞|发言|报告|材料|总结|汇报|意见|方案|通知|通报|决定|决议|规划|计划|要点|述职|述廉|点评|心得|体会|讲稿|党课|"
+    "主持词|调研|纪要|办法|规定|条例|细则|规则|规范|标准|制度|章程|准则|大纲|公报|公告|名单|目录|思路|安排|措施|批复|函|请示"
+)
+_GENRE_RE = re.compile(_GENRE)
+_GENRE_END_RE = re.compile(rf"(?:{_GENRE})(?:[（(][^）)]{{1,12}}[）)])?(?:稿)?$")
+_HEADING_START_RE = re.compile(
+    r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、](?!\d)|第[一二三四五六七八九十百零〇\d]+[编章节条部])"
+)
+# Lines around a title that are not the title: a subtitle or occasion, a date, a 文号, an attachment
+# label, a news dateline, the addressees, a speaker's name and office.
+_NOT_TITLE = [
+    re.compile(p)
+    for p in (
+        r"^[—－\-–~～]{1,2}",
+        r"^[（(]?\s*[\d〇零一二三四五六七八九十]{2,4}\s*年[\d〇零一二三四五六七八九十\s]{1,3}月([\d〇零一二三四五六七八九十\s]{1,3}日)?.{0,20}[）)]?$",
+        r"^\s*\d{4}[-./]\d{1,2}([-./]\d{1,2})?",
+        r"[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d+\s*号",
+        r"^附件\s*[\d一二三四五六七八九十]*\s*[：:]?$|^[\u4e00-\u9fff]{1,3}\s*\d{1,2}$",
+        r"^(新华社|人民网|新华网|中新社).{0,20}电",
+        r"[：:]$",
+        r"\S\s{2,}\S|[\u4e00-\u9fff]{2,}\s[\u4e00-\u9fff]{2,4}$",
+    )
+]
+_LETTER_SPACED_RE = re.compile(r"(?:[\u4e00-\u9fff][ \t\u3000]+)+[\u4e00-\u9fff]")
+_TITLE_MAX = 80
+_WRAP_MIN = 20
+_TITLE_PARTS = 3
+_HEAD_LINES = 12
 _TAIL_NAV_MAX = 4
+_RUNNING_HEADER_MIN = 3
 
 
 @dataclass
 class CleanDoc:
     title: str
     paragraphs: list[str]
+    pages: list[int] = field(default_factory=list)  # page of each paragraph (1-based); empty without pages
     dropped: list[str] = field(default_factory=list)
-
-
-def raw_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 def is_salutation(line: str) -> bool:
     return bool(_SALUTATION_RE.match(to_simplified(line.strip())))
 
 
-def _looks_like_title(line: str) -> bool:
-    simple = to_simplified(line)
-    return (
-        4 <= len(simple) <= 80
-        and simple[-1] not in _SENTENCE_PUNCT + "，,：:"
-        and not _HEADING_START_RE.match(simple)
-        and not is_salutation(line)
-    )
+def is_heading_line(line: str) -> bool:
+    return bool(_HEADING_START_RE.match(to_simplified(line.strip())))
 
 
-def learn_boilerplate(documents: Iterable[str], min_share: float = 0.05) -> set[str]:
-    """Lines repeated across documents (site banners, footers): in at least 2 documents and 5% of them."""
-    texts = list(documents)
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update({match_key(line) for line in raw_lines(_URL_RE.sub("", text)) if len(line) <= 200})
-    threshold = max(2, math.ceil(min_share * len(texts)))
-    return {
-        line
-        for line, count in df.items()
-        if count >= threshold and line and not is_salutation(line) and not _GENRE_RE.search(line)
-    }
+def _squeeze(line: str) -> str:
+    """'政 府 工 作 报 告' -> '政府工作报告': a letter-spaced line loses its spaces (other lines keep theirs)."""
+    line = line.strip()
+    return re.sub(r"[\s\u3000]+", "", line) if _LETTER_SPACED_RE.fullmatch(line) else line
 
 
 def _is_chrome(line: str) -> bool:
     simple = to_simplified(line)
-    return len(simple) <= _CHROME_MAX_LEN and any(p.search(simple) for p in _CHROME)
+    if is_heading_line(simple):  # a numbered 公文 heading is content whatever words it holds
+        return False
+    if len(simple) <= _CHROME_MAX_LEN and any(p.search(simple) for p in _CHROME):
+        return True
+    fields = _META_FIELD_RE.findall(simple)
+    return len(fields) >= 2 or (bool(fields) and len(simple) <= 40 and _META_FIELD_RE.match(simple) is not None
+                                and not any(ch in simple for ch in _SENTENCE_PUNCT))
 
 
 def _is_body(line: str) -> bool:
     simple = to_simplified(line)
-    return is_salutation(line) or bool(_HEADING_START_RE.match(simple)) or (
-        len(simple) >= 40 and any(ch in simple for ch in _SENTENCE_PUNCT)
+    return is_salutation(line) or is_heading_line(line) or (len(simple) >= 40 and any(ch in simple for ch in _SENTENCE_PUNCT))
+
+
+def _title_like(line: str) -> bool:
+    simple = to_simplified(_squeeze(line))
+    return (
+        4 <= len(simple) <= _TITLE_MAX
+        and simple[-1] not in _SENTENCE_PUNCT + "，,"
+        and not any(ch in simple for ch in "。！？；")
+        and not is_heading_line(simple)
+        and not is_salutation(simple)
+        and not any(p.search(simple) for p in _NOT_TITLE)
     )
 
 
-def clean_text(text: str, boilerplate: set[str] | None = None, fallback_title: str = "") -> CleanDoc:
-    """Drop chrome lines, de-duplicate repeated lines, and split off the title from the body."""
-    boilerplate = boilerplate or set()
-    kept: list[str] = []
-    dropped: list[str] = []
-    seen: set[str] = set()
-    for line in raw_lines(text):
-        without_urls = _URL_RE.sub("", line).strip()
-        key = match_key(without_urls)
-        if not key or _is_chrome(without_urls) or key in boilerplate or (key in seen and len(key) <= 80):
-            dropped.append(line)
-            continue
-        seen.add(key)
-        kept.append(without_urls)
+def _paragraphs(text: str) -> list[tuple[str, int]]:
+    """Non-blank lines with their page (form feeds separate pages), hard-wrapped lines joined."""
+    lines: list[tuple[str, int]] = []
+    for page, page_text in enumerate(text.split(_PAGE_BREAK), start=1):
+        lines.extend((line.strip(), page) for line in page_text.split("\n") if line.strip())
+    return _unwrap(lines)
+
+
+def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Join lines that a PDF or a fixed-width export broke mid-sentence.
+
+    A text is hard-wrapped when many of its lines share one length; then a line of about that length
+    that does not end a sentence continues on the next, unless the next starts a heading.
+    """
+    long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN]
+    if not long:
+        return lines
+    width = Counter(long).most_common(1)[0][0]
+    if sum(abs(n - width) <= 1 for n in long) < max(5, 0.3 * len(long)):
+        return lines
+    joined: list[tuple[str, int]] = []
+    last = ""  # the last physical line of the paragraph being joined
+    for line, page in lines:
+        if (joined and len(last) >= width - 2 and last[-1] not in _SENTENCE_PUNCT + "：:"
+                and not is_heading_line(line) and not is_salutation(line)):
+            joined[-1] = (joined[-1][0] + line, joined[-1][1])
+        else:
+            joined.append((line, page))
+        last = line
+    return joined
+
+
+def _running_headers(lines: list[tuple[str, int]]) -> set[str]:
+    """Short lines that recur at the top or bottom of several pages (running headers and footers).
+
+    Without page breaks (text extracted from a PDF earlier) a header is a short dated line that
+    recurs many times; table cells recur too, but not with a date in them.
+    """
+    by_page: dict[int, list[str]] = {}
+    for line, page in lines:
+        by_page.setdefault(page, []).append(line)
+    if len(by_page) > 1:
+        edges = [line for page_lines in by_page.values() for line in page_lines[:2] + page_lines[-2:]]
+        threshold = max(_RUNNING_HEADER_MIN, len(by_page) // 3)
+    else:
+        edges = [line for line, _ in lines if re.search(r"\d{4}\s*年", line) and len(line) <= 30]
+        threshold = 5
+    counts = Counter(match_key(line) for line in edges if len(line) <= 40 and not is_heading_line(line))
+    return {key for key, n in counts.items() if n >= threshold and not is_salutation(key)}
+
+
+def _find_title(kept: list[str], origin: list[int]) -> tuple[int, int] | None:
+    """(first, end) of the title lines among the head of the document, or None.
+
+    The first title-like line that names a genre wins, else the first title-like line; a title
+    broken over lines ("江西省人民政府外事办公室" / "2022年招考…考试大纲") is joined when nothing was
+    dropped between its lines (`origin` holds each kept line's place in the text).
+    """
+    def adjacent(i: int) -> bool:
+        return i + 1 < len(origin) and origin[i + 1] == origin[i] + 1
 
     body_start = next((i for i, line in enumerate(kept) if _is_body(line)), len(kept))
-    head = kept[:body_start]
-    candidates = [i for i, line in enumerate(head) if _looks_like_title(line)]
-    titled = [i for i in candidates if _GENRE_RE.search(to_simplified(head[i]))]
-    title_at = titled[0] if titled else (candidates[-1] if candidates else None)
-    if title_at is None:
-        title, paragraphs = fallback_title, kept
-    else:
-        # In a 公文 nothing but chrome precedes the title.
-        dropped.extend(kept[:title_at])
-        title, paragraphs = kept[title_at], kept[title_at + 1 :]
+    head = range(min(body_start, _HEAD_LINES))
+    candidates = [i for i in head if _title_like(kept[i])]
+    named = [i for i in candidates if _GENRE_RE.search(to_simplified(kept[i]))]
+    # Without a genre word a short line is more likely a table header or a label than a title.
+    plain = [i for i in candidates if len(kept[i]) >= 8]
+    if not named and not plain:
+        return None
+    first = named[0] if named else plain[0]
+    # The issuer or subject on the line above ("山东财经大学本科毕业论文（设计）" / "参考文献规范格式").
+    while (first - 1 in candidates and adjacent(first - 1) and not _GENRE_END_RE.search(to_simplified(kept[first - 1]))
+           and not kept[first - 1].endswith("文件") and len("".join(kept[first - 1:first + 1])) <= _TITLE_MAX):
+        first -= 1
+    end = first + 1
+    # A line that does not end in a genre word continues onto the next title-like line when that completes it.
+    while (end - first < _TITLE_PARTS and end in candidates and adjacent(end - 1)
+           and not _GENRE_END_RE.search(to_simplified(_squeeze(kept[end - 1])))
+           and len(_squeeze("".join(kept[first:end + 1]))) <= _TITLE_MAX):
+        end += 1
+    if end - first > 1 and not _GENRE_RE.search(to_simplified("".join(kept[first:end]))):
+        end = first + 1
+    return first, end
 
-    while paragraphs and len(paragraphs[-1]) <= _TAIL_NAV_MAX and not any(c.isdigit() for c in paragraphs[-1]):
-        dropped.append(paragraphs.pop())
-    return CleanDoc(title=title, paragraphs=paragraphs, dropped=dropped)
+
+def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> CleanDoc:
+    """Drop furniture, find the title, keep every line of content with its page.
+
+    `title_hint` is the title the file format states (an HTML heading, a .docx Title paragraph, PDF
+    metadata); it wins when plausible, and its line is not repeated in the body.
+    """
+    lines = _paragraphs(text)
+    headers = _running_headers(lines)
+    kept: list[str] = []
+    pages: list[int] = []
+    origin: list[int] = []
+    dropped: list[str] = []
+    for n, (line, page) in enumerate(lines):
+        without_urls = _URL_RE.sub("", line).strip()
+        key = match_key(without_urls)
+        if not key or _is_chrome(without_urls) or key in headers or (kept and key == match_key(kept[-1])):
+            dropped.append(line)
+            continue
+        kept.append(_squeeze(without_urls))
+        pages.append(page)
+        origin.append(n)
+    kept, pages, tail = _cut_tail_links(kept, pages)
+    origin = origin[: len(kept)]
+    dropped.extend(tail)
+
+    hint = _squeeze(title_hint) if title_hint and _title_like(title_hint) else ""
+    span = _find_title(kept, origin)
+    if hint:
+        title = hint
+        key = match_key(hint)
+        # The hint's own line in the text, and anything short above it, is the page's furniture.
+        at = next((i for i in range(min(len(kept), _HEAD_LINES)) if match_key(kept[i]) == key), None)
+        start = (at + 1) if at is not None else 0
+        head_drop = [i for i in range(start) if len(kept[i]) < 40 and not _is_body(kept[i]) or i == at]
+    elif span is not None:
+        title = re.sub(r"(?<=\d)\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+(?=\d)", "", "".join(kept[span[0]:span[1]]))
+        start = span[1]
+        # In a 公文 nothing but furniture precedes the title; a long paragraph there is still kept.
+        head_drop = [i for i in range(start) if i >= span[0] or (len(kept[i]) < 40 and not _is_body(kept[i]))]
+    else:
+        title, head_drop = fallback_title, []
+    drop = set(head_drop)
+    title_key = match_key(title)
+    body = [(p, pg) for i, (p, pg) in enumerate(zip(kept, pages)) if i not in drop and match_key(p) != title_key]
+    dropped.extend(kept[i] for i in sorted(drop))
+
+    while body and len(body[-1][0]) <= _TAIL_NAV_MAX and not any(c.isdigit() for c in body[-1][0]) and not is_heading_line(body[-1][0]):
+        dropped.append(body.pop()[0])
+    paged = len(set(pages)) > 1 or _PAGE_BREAK in text
+    return CleanDoc(title=title, paragraphs=[p for p, _ in body], pages=[pg for _, pg in body] if paged else [], dropped=dropped)
+
+
+def _cut_tail_links(kept: list[str], pages: list[int]) -> tuple[list[str], list[int], list[str]]:
+    """A 'related articles' marker in the last part of a page and the short link lines after it."""
+    for i in range(len(kept) - 1, max(-1, int(len(kept) * 0.7) - 1), -1):
+        if _TAIL_LINKS_RE.match(to_simplified(kept[i])) and all(len(line) <= 60 for line in kept[i + 1:]):
+            return kept[:i], pages[:i], kept[i:]
+    return kept, pages, []

@@ -12,14 +12,26 @@ from ..text.chinese import split_sentences, to_simplified
 from ..text.tokens import count_tokens
 from .clean import CleanDoc, is_salutation
 
-_NUM = "一二三四五六七八九十百"
+_NUM = "一二三四五六七八九十百零〇"
+# Levels of the 公文 hierarchy, outermost first. A document may skip levels or use them in another
+# order, so a level's depth comes from the stack of open headings; this order only closes levels
+# that a higher one ends ("（九）…" is closed by "二、…" even when "一、" was never seen).
 _MARKERS = [
+    ("bian", re.compile(rf"^第[{_NUM}\d]+编")),
+    ("zhang", re.compile(rf"^第[{_NUM}\d]+章")),
+    ("jie", re.compile(rf"^第[{_NUM}\d]+节")),
+    ("di", re.compile(rf"^第[{_NUM}]+(?:[，,、：:]|部分)")),
     ("cn", re.compile(rf"^[{_NUM}]+、")),
     ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
     ("num", re.compile(r"^\d{1,2}[.．、](?!\d)")),
+    ("dec", re.compile(r"^\d{1,2}[.．]\d{1,2}[\s\u3000]+[\u4e00-\u9fff]")),
     ("paren_num", re.compile(r"^[（(]\d{1,2}[）)]")),
-    ("di", re.compile(rf"^第[{_NUM}]+(?:[，,、：:]|部分|章|节)")),
 ]
+_RANK = {name: rank for rank, (name, _) in enumerate(_MARKERS)}
+# An article (第X条) is body text under its chapter, not a heading: packing breaks before it.
+_ARTICLE_RE = re.compile(rf"^第[{_NUM}\d]+条")
+_CHAPTER_ARTICLE_RE = re.compile(rf"^(第[{_NUM}\d]+[编章节][\s\u3000]*\S{{1,24}}?)[\s\u3000]+(第[{_NUM}\d]+条.*)$")
+_BARE_LEVEL_RE = re.compile(rf"^第[{_NUM}\d]+[编章节]$")
 _ITEM_RE = re.compile(rf"^[{_NUM}]+[是要]")
 _CLOSING_RE = re.compile(r"^同志们[，,！!]")
 _HEADING_MAX = 60
@@ -36,6 +48,9 @@ class Section:
     text: str
     kind: str = "body"
     text_s: str = ""
+    page: int | None = None
+    # The text starts with its heading line, repeated from the section before (a long part split in two).
+    continued: bool = False
 
     def __post_init__(self) -> None:
         if not self.text_s:
@@ -55,24 +70,29 @@ class Section:
 class _Block:
     path: tuple[str, ...]
     kind: str
-    paragraphs: list[str] = field(default_factory=list)
+    paragraphs: list[tuple[str, int | None]] = field(default_factory=list)
+    heading_line: str = ""
 
 
 def marker_type(line: str) -> str | None:
-    simple = to_simplified(line)
+    simple = to_simplified(line.strip())
     return next((name for name, pattern in _MARKERS if pattern.match(simple)), None)
 
 
 def heading_of(line: str) -> str:
     """A heading line's heading: the whole line, or its first sentence when body text follows."""
-    first = split_sentences(line)[0].strip()
+    first = split_sentences(line.strip())[0].strip()
     text = first.rstrip("。！？；!?;：:，, ")
     return text if len(text) <= _HEADING_MAX else text[:_HEADING_MAX] + "…"
 
 
 def item_label(sentence: str) -> str | None:
-    """'一是主动学标。' -> '一是主动学标' for inline enumerations."""
-    if not _ITEM_RE.match(to_simplified(sentence)):
+    """'一是主动学标。' -> '一是主动学标' for inline enumerations; '第八条 …' -> '第八条' for articles."""
+    simple = to_simplified(sentence.strip())
+    article = _ARTICLE_RE.match(simple)
+    if article:
+        return sentence.strip()[: article.end()]
+    if not _ITEM_RE.match(simple):
         return None
     label = sentence.strip().rstrip("。！？；!?;")
     if len(label) > _ITEM_MAX:
@@ -80,26 +100,46 @@ def item_label(sentence: str) -> str | None:
     return label
 
 
-def _blocks(paragraphs: list[str]) -> list[_Block]:
+def _normalise(paragraphs: list[str], pages: list[int | None]) -> list[tuple[str, int | None]]:
+    """Split "第二章 规划建设 第八条 …" into its chapter heading and its article; join "第一章" / "总则"."""
+    out: list[tuple[str, int | None]] = []
+    for para, page in zip(paragraphs, pages):
+        simple = to_simplified(para)
+        if out and _BARE_LEVEL_RE.match(to_simplified(out[-1][0])) and len(para) <= 20 and not marker_type(para):
+            out[-1] = (f"{out[-1][0]} {para}", out[-1][1])
+            continue
+        both = _CHAPTER_ARTICLE_RE.match(simple)
+        if both:
+            cut = len(both.group(1))
+            out += [(para[:cut].strip(), page), (para[cut:].strip(), page)]
+            continue
+        out.append((para, page))
+    return out
+
+
+def _blocks(paragraphs: list[tuple[str, int | None]]) -> list[_Block]:
     stack: list[tuple[str, str]] = []
     blocks = [_Block((), "preamble")]
-    for para in paragraphs:
+    for para, page in paragraphs:
         kind = marker_type(para)
         if kind:
             names = [name for name, _ in stack]
             if kind in names:
                 stack = stack[: names.index(kind)]
-            stack.append((kind, heading_of(para)))
-            blocks.append(_Block(tuple(h for _, h in stack), "body"))
+            while stack and _RANK[stack[-1][0]] > _RANK[kind]:
+                stack.pop()
+            heading = heading_of(para)
+            stack.append((kind, heading))
+            blocks.append(_Block(tuple(h for _, h in stack), "body", heading_line=heading))
         elif stack and _CLOSING_RE.match(to_simplified(para)):
             stack = []
             blocks.append(_Block((), "closing"))
-        blocks[-1].paragraphs.append(para)
+        blocks[-1].paragraphs.append((para, page))
     return [b for b in blocks if b.paragraphs]
 
 
-def _tokens(paragraphs: list[str], encoding: str) -> int:
-    return count_tokens("\n".join(paragraphs), encoding)
+def _tokens(paragraphs: list[tuple[str, int | None]], encoding: str) -> int:
+    return count_tokens("\n".join(p for p, _ in paragraphs), encoding)
 
 
 def _merge_tiny(blocks: list[_Block], min_tokens: int, encoding: str) -> list[_Block]:
@@ -108,7 +148,7 @@ def _merge_tiny(blocks: list[_Block], min_tokens: int, encoding: str) -> list[_B
     pending: _Block | None = None
     for block in blocks:
         if pending is not None:
-            block = _Block(block.path, block.kind, pending.paragraphs + block.paragraphs)
+            block = _Block(block.path, block.kind, pending.paragraphs + block.paragraphs, block.heading_line)
             pending = None
         if _tokens(block.paragraphs, encoding) < min_tokens:
             pending = block
@@ -122,14 +162,23 @@ def _merge_tiny(blocks: list[_Block], min_tokens: int, encoding: str) -> list[_B
     return merged
 
 
-def _merge_small_chunks(chunks: list[list], min_tokens: int) -> list[list]:
+@dataclass
+class _Unit:
+    sentence: str
+    starts_paragraph: bool
+    label: str | None
+    tokens: int
+    page: int | None
+
+
+def _merge_small_chunks(chunks: list[list[_Unit]], min_tokens: int) -> list[list[_Unit]]:
     """A fragment under `min_tokens` joins the chunk after it (the last one joins the one before)."""
-    merged: list[list] = []
-    carry: list = []
+    merged: list[list[_Unit]] = []
+    carry: list[_Unit] = []
     for chunk in chunks:
         chunk = carry + chunk
         carry = []
-        if sum(u[3] for u in chunk) < min_tokens:
+        if sum(u.tokens for u in chunk) < min_tokens:
             carry = chunk
         else:
             merged.append(chunk)
@@ -141,27 +190,22 @@ def _merge_small_chunks(chunks: list[list], min_tokens: int) -> list[list]:
     return merged
 
 
-def _pack(paragraphs: list[str], budget: int, min_tokens: int, encoding: str) -> list[tuple[str, str | None]]:
-    """Greedy packing of whole sentences up to `budget` tokens; prefers to break before 一是/二是."""
-    units: list[tuple[str, bool, str | None, int]] = []
-    for para in paragraphs:
-        for i, sentence in enumerate(split_sentences(para)):
-            units.append((sentence, i == 0, item_label(sentence), count_tokens(sentence, encoding)))
-    chunks: list[list[tuple[str, bool, str | None, int]]] = [[]]
+def _pack(paragraphs: list[tuple[str, int | None]], budget: int, min_tokens: int, encoding: str) -> list[list[_Unit]]:
+    """Greedy packing of whole sentences up to `budget` tokens; prefers to break before 一是/二是 and 第X条."""
+    units = [
+        _Unit(sentence, i == 0, item_label(sentence), count_tokens(sentence, encoding), page)
+        for para, page in paragraphs
+        for i, sentence in enumerate(split_sentences(para))
+    ]
+    chunks: list[list[_Unit]] = [[]]
     used = 0
     for unit in units:
-        _, _, label, tokens = unit
-        if chunks[-1] and (used + tokens > budget or (label and used >= budget // 2)):
+        if chunks[-1] and (used + unit.tokens > budget or (unit.label and used >= budget // 2)):
             chunks.append([])
             used = 0
         chunks[-1].append(unit)
-        used += tokens
-    chunks = _merge_small_chunks(chunks, min_tokens)
-    out = []
-    for chunk in chunks:
-        text = "".join(("\n" if starts and n else "") + sentence for n, (sentence, starts, _, _) in enumerate(chunk))
-        out.append((text, chunk[0][2]))
-    return out
+        used += unit.tokens
+    return _merge_small_chunks(chunks, min_tokens)
 
 
 def split_sections(
@@ -173,10 +217,17 @@ def split_sections(
     encoding: str = "cl100k_base",
 ) -> list[Section]:
     sections: list[Section] = []
-    for block in _merge_tiny(_blocks(doc.paragraphs), min_tokens, encoding):
-        for text, label in _pack(block.paragraphs, budget, min_tokens, encoding):
+    pages = doc.pages or [None] * len(doc.paragraphs)
+    for block in _merge_tiny(_blocks(_normalise(doc.paragraphs, pages)), min_tokens, encoding):
+        for n, chunk in enumerate(_pack(block.paragraphs, budget, min_tokens, encoding)):
+            text = "".join(("\n" if u.starts_paragraph and i else "") + u.sentence for i, u in enumerate(chunk))
+            label = chunk[0].label
             path = list(block.path) + ([label] if label and not is_salutation(text) else [])
+            # A later part of a long heading's body still says which heading it is under, for the reader and the model.
+            continued = n > 0 and bool(block.heading_line) and not text.startswith(block.heading_line)
+            if continued:
+                text = f"{block.heading_line}\n{text}"
             sections.append(
-                Section(doc_id, source, doc.title, path, len(sections), text, block.kind)
+                Section(doc_id, source, doc.title, path, len(sections), text, block.kind, page=chunk[0].page, continued=continued)
             )
     return sections
