@@ -93,9 +93,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         queries = [args.query]
     else:
         path = Path(args.batch)
-        if not path.is_file():
-            raise BiganError(f"no such file: {path}")
-        queries = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        queries = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
         if not queries:
             raise BiganError(f"{path} has no queries")
     searcher = Searcher.open(get_settings())
@@ -145,6 +143,18 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(file: Path) -> str:
+    """A UTF-8 text file named on the command line (a BOM is allowed); anything else is a user error."""
+    if not file.is_file():
+        raise BiganError(f"no such file: {file}")
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BiganError(f"{file} 不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节无法解码）；请另存为 UTF-8 后重试") from None
+    except OSError as exc:
+        raise BiganError(f"无法读取 {file}：{exc.strerror or exc}") from None
+
+
 def _open_assistant():
     from .components.llm import OFFLINE_NOTE, get_llm
     from .retrieve import Searcher
@@ -159,10 +169,8 @@ def _read_history(path: str | None) -> list[dict]:
     if path is None:
         return []
     file = Path(path)
-    if not file.is_file():
-        raise BiganError(f"no such file: {file}")
     try:
-        history = json.loads(file.read_text(encoding="utf-8"))
+        history = json.loads(_read_text(file))
     except json.JSONDecodeError as exc:
         raise BiganError(f"{file} is not valid JSON ({exc.msg})") from exc
     if not isinstance(history, list):
@@ -176,22 +184,29 @@ def _print_citations(citations: list) -> None:
 
 
 def _stream_to_stdout(stream) -> object:
-    """Print text pieces as they arrive; return the final result object."""
-    result = None
-    for item in stream:
-        if isinstance(item, str):
-            print(item, end="", flush=True)
-        else:
-            result = item
-    print()
+    """Print text pieces as they arrive; return the final result object.
+
+    A failure mid-stream still ends the printed line, so the error line that follows stands alone.
+    """
+    result, printed = None, False
+    try:
+        for item in stream:
+            if isinstance(item, str):
+                print(item, end="", flush=True)
+                printed = printed or bool(item)
+            else:
+                result = item
+    finally:
+        if printed or result is not None:
+            print()
     return result
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answer import ask, ask_stream
 
+    history = _read_history(args.history)  # a bad file fails before the model is loaded
     searcher, settings, llm = _open_assistant()
-    history = _read_history(args.history)
     if args.json:
         print(json.dumps(ask(args.question, history, searcher, settings, llm).to_dict(), ensure_ascii=False))
         return 0

@@ -71,8 +71,11 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.3
     llm_max_tokens: int = Field(1024, description="Most tokens one reply may have.")
     llm_context_window: int = Field(8192, description="The model's context window, in tokens.")
-    llm_timeout: float = Field(60.0, description="Seconds to wait for one request.")
-    llm_max_retries: int = Field(2, description="Retries (with backoff) of refused, 429 and 5xx requests.")
+    llm_timeout: float = Field(60.0, description="Seconds to wait to connect, for the first token, and between tokens.")
+    llm_deadline: float = Field(
+        0.0, description="Most seconds one reply may take in all, retries included; 0 means 5 x llm_timeout."
+    )
+    llm_max_retries: int = Field(2, description="Retries (with backoff, within the deadline) of refused connections, 429, 502, 503 and 504.")
     answer_passages: int = Field(6, description="Passages retrieved for one answer.")
 
     # Web app (`python app.py`, `bigan serve`)

@@ -2,13 +2,16 @@
 
 Each request takes the next scripted reply (or the default): a status, a content, a finish
 reason, a delay. Streaming requests get Server-Sent Events, one chunk per few characters.
+Fault modes for the client's error handling: any status (with headers such as Retry-After),
+a raw body instead of a completion, a stream without `data: [DONE]`, a stream cut in the middle
+of a chunk (close-delimited or chunked transfer), an endless trickle, and huge replies.
 """
 from __future__ import annotations
 
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -20,6 +23,12 @@ class Reply:
     delay: float = 0.0
     chunk_delay: float = 0.0  # between streamed chunks, so a client can be seen streaming
     raw: bytes | None = None  # sent as the body instead of a well-formed completion
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers, e.g. Retry-After
+    piece_chars: int = 3  # characters per streamed chunk
+    done: bool = True  # end the stream with `data: [DONE]`
+    cut: bool = False  # after the content, send half a chunk and close the connection
+    chunked: bool = False  # HTTP/1.1 chunked transfer (as real servers stream) instead of close-delimited
+    endless: bool = False  # repeat the content until the client goes away
 
 
 class StubLLM:
@@ -59,38 +68,62 @@ class StubLLM:
                 stub.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
                 reply = stub.next_reply()
                 time.sleep(reply.delay)
-                if reply.status != 200:
-                    self._send(reply.status, json.dumps({"error": {"message": "stub error", "type": "stub"}}).encode())
-                elif reply.raw is not None:
-                    self._send(200, reply.raw)
-                elif body.get("stream"):
-                    self._stream(body, reply)
-                else:
-                    self._send(200, json.dumps(_completion(body, reply)).encode())
+                try:
+                    if reply.status != 200:
+                        self._send(reply.status, json.dumps({"error": {"message": "stub error", "type": "stub"}}).encode(), reply.headers)
+                    elif reply.raw is not None:
+                        self._send(200, reply.raw, reply.headers)
+                    elif body.get("stream"):
+                        self._stream(body, reply)
+                    else:
+                        self._send(200, json.dumps(_completion(body, reply)).encode(), reply.headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up, as it should on a fault
 
-            def _send(self, status: int, data: bytes) -> None:
+            def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _write(self, data: bytes, reply: Reply) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if reply.chunked else data)
+                self.wfile.flush()
+
             def _stream(self, body: dict, reply: Reply) -> None:
+                if reply.chunked:
+                    self.protocol_version = "HTTP/1.1"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
+                if reply.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.send_header("Connection", "close")
                 self.end_headers()
-                pieces = [reply.content[i : i + 3] for i in range(0, len(reply.content), 3)] or [""]
-                for n, piece in enumerate(pieces):
-                    last = n == len(pieces) - 1
+                step = reply.piece_chars
+                pieces = [reply.content[i : i + step] for i in range(0, len(reply.content), step)] or [""]
+                n = 0
+                while n < len(pieces) or reply.endless:
+                    last = n == len(pieces) - 1 and not (reply.endless or reply.cut)
                     chunk = {
                         "id": "stub", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", ""),
-                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": reply.finish_reason if last else None}],
+                        "choices": [{"index": 0, "delta": {"content": pieces[n % len(pieces)]}, "finish_reason": reply.finish_reason if last else None}],
                     }
-                    self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-                    self.wfile.flush()
+                    self._write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode(), reply)
                     time.sleep(reply.chunk_delay)
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                    n += 1
+                if reply.cut:
+                    # Half a JSON event, then the connection closes without ending the body.
+                    self._write(b'data: {"id": "stub", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "\xe6\x96', reply)
+                    self.close_connection = True
+                    return
+                if reply.done:
+                    self._write(b"data: [DONE]\n\n", reply)
+                if reply.chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+                self.close_connection = True
 
         return Handler
 

@@ -120,7 +120,7 @@ def test_ask_with_unreachable_llm_is_one_line(sample_kb_dir):
     env = {**os.environ, "BIGAN_KB_DIR": str(sample_kb_dir), "BIGAN_LLM_BASE_URL": "http://127.0.0.1:9/v1",
            "BIGAN_LLM_MODEL": "m", "BIGAN_LLM_MAX_RETRIES": "0"}
     result = subprocess.run([sys.executable, "-m", "assistant", "ask", "三会一课"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
-    assert_one_line_error(result, "cannot connect to the model endpoint")
+    assert_one_line_error(result, "无法连接模型服务")
 
 
 def test_draft_show_prompt_json(sample_kb_dir):

@@ -25,7 +25,7 @@ def test_backend_is_chosen_by_settings(tmp_path, stub, monkeypatch):
     assert get_llm(Settings(kb_dir=tmp_path, llm_provider="none", llm_base_url=stub.base_url)) is None
     with pytest.raises(BiganError, match="BIGAN_LLM_MODEL"):
         get_llm(Settings(kb_dir=tmp_path, llm_base_url=stub.base_url))
-    with pytest.raises(BiganError, match="unknown BIGAN_LLM_PROVIDER"):
+    with pytest.raises(BiganError, match="未知的 BIGAN_LLM_PROVIDER"):
         get_llm(Settings(kb_dir=tmp_path, llm_provider="magic"))
 
 
@@ -52,14 +52,14 @@ def test_streams_pieces_and_sends_the_settings(tmp_path, stub):
 @pytest.mark.parametrize(
     "reply,expected",
     [
-        (Reply(status=401), "refused the API key"),
-        (Reply(status=404), "does not know model"),
-        (Reply(status=429), "rate-limiting"),
-        (Reply(status=500), "server error"),
-        (Reply(status=503), "server error"),
-        (Reply(raw=b"this is not json"), "empty or unreadable"),
-        (Reply(content=""), "empty or unreadable"),
-        (Reply(content="写到一半", finish_reason="length"), "cut off at the output limit"),
+        (Reply(status=401), "拒绝了 API 密钥（401）"),
+        (Reply(status=404), "找不到模型"),
+        (Reply(status=429), "正在限流（429）"),
+        (Reply(status=500), "内部出错（500）"),
+        (Reply(status=503), "暂时不可用（503）"),
+        (Reply(raw=b"this is not json"), "无法解析"),
+        (Reply(content=""), "空回复"),
+        (Reply(content="写到一半", finish_reason="length"), "达到输出上限"),
     ],
 )
 def test_failures_are_explained_without_the_key(tmp_path, stub, caplog, reply, expected):
@@ -73,13 +73,13 @@ def test_failures_are_explained_without_the_key(tmp_path, stub, caplog, reply, e
 
 def test_refused_connection(tmp_path, stub):
     llm = get_llm(llm_settings(tmp_path, stub, llm_base_url="http://127.0.0.1:9/v1"))
-    with pytest.raises(LLMError, match="cannot connect"):
+    with pytest.raises(LLMError, match="无法连接模型服务"):
         llm.complete([HumanMessage("问题")])
 
 
 def test_timeout(tmp_path, stub):
     stub.default = Reply(delay=2.0)
-    with pytest.raises(LLMError, match="did not answer in time"):
+    with pytest.raises(LLMError, match="秒内没有响应"):
         _llm(tmp_path, stub, llm_timeout=0.5).complete([HumanMessage("问题")])
 
 

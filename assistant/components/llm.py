@@ -1,8 +1,22 @@
-"""The chat-model backend, chosen by one setting: an OpenAI-compatible endpoint, or none (offline)."""
+"""The chat-model backend, chosen by one setting: an OpenAI-compatible endpoint, or none (offline).
+
+A reply is read on a worker thread, so one total deadline holds however the endpoint misbehaves
+(slow to connect, slow to start, trickling forever). What arrives is capped at the output limit;
+a reply that ends early keeps what was shown, marked with CUT_MARK, and the error says why.
+Retries happen only where they can help and only while the deadline allows. Secrets (the API key,
+userinfo and token parameters in the URL) never reach messages or logs.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -10,15 +24,155 @@ from langchain_core.messages import BaseMessage
 
 from ..config import Settings
 from ..errors import BiganError
+from ..text.tokens import count_tokens, get_encoding
 
 OFFLINE_NOTE = (
     "离线模式：未配置大模型，以下为检索摘录。"
     "连接模型请设置 BIGAN_LLM_BASE_URL 与 BIGAN_LLM_MODEL（如本地 Ollama: http://127.0.0.1:11434/v1）。"
 )
+CUT_MARK = "（回复中断）"
+
+# Endpoints count tokens with their own tokenizer; Chinese-first tokenizers fit up to ~2 characters
+# in a token where cl100k spends ~1.3 tokens on one, so an honest full-length reply stays under 3x.
+_CAP_FACTOR = 3
+_CHARS_PER_TOKEN_BOUND = 8  # no tokenizer averages more; bounds the counting work on one giant chunk
+_RETRYABLE_STATUS = {429, 502, 503, 504}
+_BACKOFF_S = 0.5
+_DETAIL_CHARS = 120
 
 
 class LLMError(BiganError):
     """The model endpoint failed; the message says what went wrong and what to check."""
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+_USERINFO_RE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@'\"]+@")
+_SECRET_NAMES = r"(?:[\w.-]*[-_.])?(?:key|apikey|token|secret|password|passwd|pwd|auth|sig|signature|credentials?)"
+# A parameter in a query string or a `name=value` in free text: `?key=…`, `&access_token=…`, `api_key=…`.
+_SECRET_PARAM_RE = re.compile(rf"(?i)((?:^|(?<=[?&;\s])){_SECRET_NAMES}=)[^&#\s'\"]+")
+_BEARER_RE = re.compile(r"(?i)\bBearer\s+[\w.~+/=-]+")
+_SECRET_NAME_RE = re.compile(rf"(?i){_SECRET_NAMES}")
+
+
+class Redactor:
+    """Masks secrets in text: the given ones, URL userinfo, token-like query values, bearer tokens."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Very short values (a local server's dummy key) would mask ordinary words and protect nothing.
+        self.secrets.update(s for s in secrets if len(s) >= 4)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        text = _USERINFO_RE.sub(r"\1***@", text)
+        text = _SECRET_PARAM_RE.sub(r"\1***", text)
+        return _BEARER_RE.sub("Bearer ***", text)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of a URL: userinfo, its password, and values of token-like query parameters."""
+    parts = urlsplit(url)
+    found = [v for k, v in parse_qsl(parts.query) if _SECRET_NAME_RE.fullmatch(k)]
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        found += [userinfo, parts.password or userinfo]
+    return found
+
+
+class _RedactLogs(logging.Filter):
+    """Rewrites records of the HTTP and OpenAI clients, which log request URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redact = Redactor()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), None
+        return True
+
+
+_LOG_FILTER = _RedactLogs()
+for _name in ("httpx2", "httpx", "openai._base_client"):
+    logging.getLogger(_name).addFilter(_LOG_FILTER)
+
+
+# --- failures --------------------------------------------------------------------------------
+
+_MESSAGES = {
+    "connect": "无法连接模型服务 {where}{retried}；请检查 BIGAN_LLM_BASE_URL 是否正确、服务是否已启动",
+    "timeout": "模型服务 {where} 在 {timeout:g} 秒内没有响应；请检查服务是否运行、是否过载，或调大 BIGAN_LLM_TIMEOUT",
+    "stall": "模型服务 {where} 在回复中途超过 {timeout:g} 秒没有新内容，回复不完整；请检查服务是否过载，或调大 BIGAN_LLM_TIMEOUT",
+    "deadline": "模型回复超过总时限 {deadline:g} 秒仍未完成，已中止；请检查服务是否过载，或调大 BIGAN_LLM_DEADLINE",
+    "cut": "模型服务 {where} 在回复中途断开了连接，回复不完整；请重试，并查看服务端日志",
+    "cap": "模型回复超过输出上限（{max_tokens} tokens）仍未结束，已截断；请检查模型服务是否遵守 max_tokens 参数",
+    "length": "回复达到输出上限（{max_tokens} tokens）被截断；请调大 BIGAN_LLM_MAX_TOKENS，或要求写短一些",
+    "content_filter": "模型服务按内容策略中止了回复（content_filter）；请换一种说法再试",
+    "empty": "模型 {model} 返回了空回复；请检查 BIGAN_LLM_MODEL 与服务端日志",
+    "unreadable": "模型服务 {where} 的回复无法解析，不是 OpenAI 兼容格式{detail}；请检查 BIGAN_LLM_BASE_URL 是否指向 OpenAI 兼容的 /v1 接口",
+    "reported": "模型服务 {where} 报告错误：{detail}；请查看服务端日志",
+    400: "模型服务 {where} 拒绝了请求（400）；请检查 BIGAN_LLM_MODEL、BIGAN_LLM_MAX_TOKENS 与 BIGAN_LLM_CONTEXT_WINDOW 是否适合该模型",
+    401: "模型服务 {where} 拒绝了 API 密钥（401）；请检查 BIGAN_LLM_API_KEY",
+    403: "API 密钥无权使用模型 {model}（403）；请检查密钥的权限、余额或账户状态",
+    404: "模型服务 {where} 找不到模型“{model}”或接口（404）；请检查 BIGAN_LLM_MODEL，以及 BIGAN_LLM_BASE_URL 是否以 /v1 结尾",
+    429: "模型服务 {where} 正在限流（429）{retried}；请稍后再试，或检查账户额度",
+    500: "模型服务 {where} 内部出错（500）；请查看服务端日志",
+    502: "模型服务 {where} 的网关出错（502）{retried}；请检查模型服务是否在运行",
+    503: "模型服务 {where} 暂时不可用（503）{retried}；服务可能正在加载模型或已过载，请稍后再试",
+    504: "模型服务 {where} 的网关等待超时（504）{retried}；服务可能已过载，请稍后再试",
+    "status": "模型服务 {where} 返回错误（{status}）；请检查 BIGAN_LLM_BASE_URL、BIGAN_LLM_MODEL 与服务端日志",
+}
+
+
+class _Failure(Exception):
+    """One attempt failed; `kind` is a key of _MESSAGES."""
+
+    def __init__(self, kind: str | int, detail: str = "", status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(kind)
+        self.kind, self.detail, self.status, self.retry_after = kind, detail, status, retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind == "connect" or self.kind in _RETRYABLE_STATUS
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def _classify(exc: Exception, received: bool) -> _Failure:
+    """What an exception from the client means, given whether any reply had arrived."""
+    if isinstance(exc, openai.APITimeoutError):
+        return _Failure("stall" if received else "timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return _Failure("cut" if received else "connect")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        kind = status if status in _MESSAGES else "status"
+        return _Failure(kind, status=status, retry_after=_retry_after(exc) if status in _RETRYABLE_STATUS else None)
+    if isinstance(exc, openai.APIError):  # an error event inside the stream
+        return _Failure("reported", detail=str(exc.message))
+    if received and isinstance(exc, UnicodeDecodeError):  # a multi-byte character left half-sent
+        return _Failure("cut")
+    if "No generation chunks" in str(exc):  # not one event could be read from the body
+        return _Failure("unreadable")
+    return _Failure("unreadable", detail=f"（{type(exc).__name__}）")
+
+
+# --- the model -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -27,69 +181,124 @@ class LLM:
 
     chat: BaseChatModel
     model: str
-    base_url: str
+    base_url: str  # for display: userinfo and token parameters masked
     max_tokens: int
     context_window: int
-    _secret: str
+    timeout: float  # seconds to connect, for the first token, and between tokens
+    deadline: float  # seconds for one whole reply, retries included
+    max_retries: int
+    encoding: str
+    redact: Redactor
 
     def describe(self) -> str:
         return f"{self.model} @ {self.base_url or 'OpenAI'}"
 
     def stream(self, messages: list[BaseMessage]) -> Iterator[str]:
-        """Yield the reply piece by piece; raise LLMError on any failure, including a reply cut short."""
-        finish = None
-        received = False
-        try:
-            for chunk in self.chat.stream(messages):
-                finish = chunk.response_metadata.get("finish_reason") or finish
-                if chunk.content:
-                    received = True
-                    yield str(chunk.content)
-        except openai.OpenAIError as exc:
-            raise LLMError(self._explain(exc)) from None
-        except ValueError as exc:  # a reply the client could not parse
-            if "No generation chunks" in str(exc):
-                raise LLMError(self._empty()) from None
-            raise LLMError(self._redact(f"the model endpoint sent a malformed reply ({exc}); check that {self.base_url} is an OpenAI-compatible /v1 endpoint")) from None
-        if not received:
-            raise LLMError(self._empty())
-        if finish == "length":
-            raise LLMError(
-                f"the reply was cut off at the output limit ({self.max_tokens} tokens); "
-                "raise BIGAN_LLM_MAX_TOKENS or ask for a shorter text"
-            )
+        """Yield the reply piece by piece; raise LLMError on any failure.
+
+        A failure after text was yielded yields CUT_MARK first, so the partial text reads as such.
+        """
+        deadline = time.monotonic() + self.deadline
+        shown = False
+        retried = 0
+        while True:
+            try:
+                for piece in self._attempt(messages, deadline):
+                    shown = True
+                    yield piece
+                return
+            except _Failure as failure:
+                wait = failure.retry_after if failure.retry_after is not None else _BACKOFF_S * 2**retried
+                if failure.retryable and not shown and retried < self.max_retries and time.monotonic() + wait < deadline:
+                    time.sleep(wait)
+                    retried += 1
+                    continue
+                if shown:
+                    yield CUT_MARK
+                raise LLMError(self._explain(failure, retried)) from None
 
     def complete(self, messages: list[BaseMessage]) -> str:
         return "".join(self.stream(messages))
 
-    def _empty(self) -> str:
-        return (
-            f"the model {self.model} returned an empty or unreadable reply; check the model name, that "
-            f"{self.base_url or 'the endpoint'} is an OpenAI-compatible /v1 endpoint, and the server's logs"
+    def _attempt(self, messages: list[BaseMessage], deadline: float) -> Iterator[str]:
+        """One request, read on a worker thread while this thread keeps the deadline and the cap."""
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        # The worker outlives a missed deadline by at most one read; keep that read short.
+        read_timeout = max(min(self.timeout, deadline - time.monotonic()), 0.05)
+        threading.Thread(target=self._pump, args=(messages, read_timeout, events, stop), daemon=True).start()
+        cap, used = self.max_tokens * _CAP_FACTOR, 0
+        received, finish = False, None
+        try:
+            while True:
+                try:
+                    kind, item = events.get(timeout=max(deadline - time.monotonic(), 0))
+                except queue.Empty:
+                    raise _Failure("deadline") from None
+                if kind == "error":
+                    raise _classify(item, received)
+                if kind == "end":
+                    break
+                received = True
+                finish = item.response_metadata.get("finish_reason") or finish
+                text = str(item.content)[: cap * _CHARS_PER_TOKEN_BOUND] if item.content else ""
+                if not text:
+                    continue
+                cost = count_tokens(text, self.encoding)
+                if used + cost > cap:
+                    head = self._head(text, cap - used)
+                    if head:
+                        yield head
+                    raise _Failure("cap")
+                used += cost
+                yield text
+        finally:
+            stop.set()
+        if used == 0:
+            raise _Failure("empty")
+        if finish is None:  # the body ended without a finish reason: the connection was cut
+            raise _Failure("cut")
+        if finish in ("length", "content_filter"):
+            raise _Failure(finish)
+
+    def _pump(self, messages: list[BaseMessage], read_timeout: float, events: queue.Queue, stop: threading.Event) -> None:
+        stream = self.chat.stream(messages, timeout=read_timeout)
+        try:
+            for chunk in stream:
+                if stop.is_set():
+                    return
+                events.put(("chunk", chunk))
+            events.put(("end", None))
+        except Exception as exc:  # any failure, however odd, is explained by the reading thread
+            events.put(("error", exc))
+        finally:
+            stream.close()  # closes the HTTP response, so an abandoned reply stops arriving
+
+    def _head(self, text: str, tokens: int) -> str:
+        """The first `tokens` tokens of text, without a half character at the end."""
+        encoding = get_encoding(self.encoding)
+        head = encoding.encode(text, disallowed_special=())[: max(tokens, 0)]
+        return encoding.decode_bytes(head).decode("utf-8", "ignore")
+
+    def _explain(self, failure: _Failure, retried: int) -> str:
+        detail = " ".join(self.redact(failure.detail).split())[:_DETAIL_CHARS]
+        text = _MESSAGES[failure.kind].format(
+            where=self.base_url or "OpenAI 官方接口",
+            model=self.model,
+            status=failure.status,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            max_tokens=self.max_tokens,
+            retried=f"，已重试 {retried} 次仍未成功" if retried else "",
+            detail=detail,
         )
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
-
-    def _explain(self, exc: openai.OpenAIError) -> str:
-        where = self.base_url or "the OpenAI API"
-        status = getattr(exc, "status_code", "?")
-        template = next((text for kind, text in _EXPLANATIONS if isinstance(exc, kind)), _UNREADABLE)
-        return self._redact(template.format(where=where, model=self.model, status=status))
+        return " ".join(self.redact(text).split())
 
 
-# Most specific first: the openai exception classes inherit from one another.
-_EXPLANATIONS: list[tuple[type[openai.OpenAIError], str]] = [
-    (openai.APITimeoutError, "the model endpoint {where} did not answer in time; check that the server is up and not overloaded, or raise BIGAN_LLM_TIMEOUT"),
-    (openai.APIConnectionError, "cannot connect to the model endpoint {where}; check BIGAN_LLM_BASE_URL and that the server is running"),
-    (openai.AuthenticationError, "the model endpoint {where} refused the API key (401); check BIGAN_LLM_API_KEY"),
-    (openai.PermissionDeniedError, "the API key may not use model {model} (403); check the key's permissions"),
-    (openai.NotFoundError, "the endpoint {where} does not know model '{model}' (404); check BIGAN_LLM_MODEL and the base URL"),
-    (openai.RateLimitError, "the model endpoint {where} is rate-limiting requests (429) and retries did not help; wait and try again, or check the quota"),
-    (openai.InternalServerError, "the model endpoint {where} had a server error ({status}) and retries did not help; check the server's logs"),
-    (openai.APIStatusError, "the model endpoint {where} answered {status}; check the model settings"),
-]
-_UNREADABLE = "the model endpoint {where} sent a reply that could not be read; check that it is OpenAI-compatible"
+def _split_query(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its query, and the query as parameters: the client appends paths to the base URL."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="", fragment="")), dict(parse_qsl(parts.query))
 
 
 def get_llm(settings: Settings) -> LLM | None:
@@ -101,19 +310,34 @@ def get_llm(settings: Settings) -> LLM | None:
             from langchain_openai import ChatOpenAI
 
             if not settings.llm_model:
-                raise BiganError("an LLM endpoint is configured but no model name; set BIGAN_LLM_MODEL")
+                raise BiganError("已配置模型服务但没有模型名称；请设置 BIGAN_LLM_MODEL")
             secret = settings.llm_api_key.get_secret_value()
+            redact = Redactor([secret, *url_secrets(settings.llm_base_url)])
+            _LOG_FILTER.redact.add(redact.secrets)
+            base_url, query = _split_query(settings.llm_base_url)
             chat = ChatOpenAI(
                 model=settings.llm_model,
-                base_url=settings.llm_base_url or None,
+                base_url=base_url or None,
+                default_query=query or None,
                 # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
                 api_key=secret or "not-needed",
                 temperature=settings.llm_temperature,
                 timeout=settings.llm_timeout,
-                max_retries=settings.llm_max_retries,
+                max_retries=0,  # LLM.stream retries, within the reply's deadline
                 # `max_tokens` is what every OpenAI-compatible server understands.
                 extra_body={"max_tokens": settings.llm_max_tokens},
             )
-            return LLM(chat, settings.llm_model, settings.llm_base_url, settings.llm_max_tokens, settings.llm_context_window, secret)
+            return LLM(
+                chat,
+                settings.llm_model,
+                redact(settings.llm_base_url),
+                settings.llm_max_tokens,
+                settings.llm_context_window,
+                settings.llm_timeout,
+                settings.llm_deadline or 5 * settings.llm_timeout,
+                settings.llm_max_retries,
+                settings.token_encoding,
+                redact,
+            )
         case other:
-            raise BiganError(f"unknown BIGAN_LLM_PROVIDER '{other}' (use openai, none or auto)")
+            raise BiganError(f"未知的 BIGAN_LLM_PROVIDER“{other}”；可选 openai、none 或 auto")
