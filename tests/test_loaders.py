@@ -328,3 +328,20 @@ def test_real_scans_are_read_by_ocr_or_explained(realdocs):
 @pytest.mark.parametrize("name,title", sorted(REAL_TITLES.items()))
 def test_real_document_titles(realdocs, name, title):
     assert realdocs[name].title == title
+
+
+def test_html_register_metadata_and_related_links_are_dropped(tmp_path):
+    body = (
+        "<div class='menu'><a href='/'>首页</a> <a href='/a'>政务公开</a></div><div class='article'>"
+        "<table class='meta'><tr><td>索引号：</td><td>014500/2023-00012</td><td>发布机构：</td><td>某某市人民政府办公室</td></tr>"
+        "<tr><td>发文日期：</td><td>2023-04-18</td><td>主题分类：</td><td>综合政务</td></tr></table>"
+        "<h1>关于做好2023年工作的通知</h1><div class='info'>文章来源：市政府办 发布时间：2023-04-18 点击数：1234</div>"
+        "<p>各县（市、区）人民政府：</p><p>一、总体要求</p>" + _FILLER
+        + "<div class='related'><h3>推荐阅读</h3><ul><li><a href='/1'>关于印发某某方案的通知</a></li></ul></div>"
+        "</div><div class='footer'>主办单位：某某市人民政府 网站标识码：1234</div>"
+    )
+    loaded = load_document(_html(tmp_path, body, title="关于做好2023年工作的通知_通知公告_某某市人民政府"))
+    assert loaded.title == "关于做好2023年工作的通知"
+    assert loaded.text.split("\n")[:2] == ["各县（市、区）人民政府：", "一、总体要求"]
+    for chrome in ("索引号", "发文日期", "点击数", "推荐阅读", "某某方案", "网站标识码", "首页"):
+        assert chrome not in loaded.text

@@ -14,7 +14,9 @@ and ("ok", value) or ("error", message), then ("exit", status) from the server.
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
+import logging
 import os
 import pickle
 import resource
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from typing import Any
 
 from .formats.base import LoadError
@@ -40,6 +43,7 @@ def extend_deadline(seconds: float) -> None:
     """Ask for more time before slow work whose size is now known (OCR of N pages); no-op outside a child."""
     if _channel is not None:
         _write_frame(_channel, ("extend", seconds))
+        _raise_soft_limit(resource.RLIMIT_CPU, _cpu_seconds(seconds))
 
 
 class _Server:
@@ -53,7 +57,7 @@ class _Server:
 
     def call(self, target: str, args: tuple, time_limit: float, memory_limit: int) -> Any:
         assert self.process.stdin is not None
-        request = pickle.dumps((target, args, memory_limit))
+        request = pickle.dumps((target, args, time_limit, memory_limit))
         self.process.stdin.write(_HEADER.pack(len(request)) + request)
         self.process.stdin.flush()
         deadline = time.monotonic() + time_limit
@@ -159,29 +163,55 @@ def _serve() -> None:
     """The server loop: one request at a time, each in a forked child."""
     channel = os.dup(1)
     os.dup2(2, 1)  # a library that prints must not corrupt the frames
+    # Parser warnings about damaged files are noise for a user: the LoadError says what matters.
+    logging.getLogger().addHandler(logging.NullHandler())
+    warnings.simplefilter("ignore")
     for module in _PRELOAD:
         importlib.import_module(module)
+    _warm_up()
+    gc.freeze()  # children's collections skip the preloaded objects instead of copying their pages
     requests = sys.stdin.buffer
     while (header := _read_exact(requests, _HEADER.size)) is not None:
         body = _read_exact(requests, _HEADER.unpack(header)[0])
         if body is None:
             break
-        target, args, memory_limit = pickle.loads(body)
+        target, args, time_limit, memory_limit = pickle.loads(body)
         pid = os.fork()
         if pid == 0:
-            _child(channel, target, args, memory_limit)
+            _child(channel, target, args, time_limit, memory_limit)
         _write_frame(channel, ("pid", pid))
         _, status = os.waitpid(pid, 0)
         _write_frame(channel, ("exit", status))
 
 
-def _child(channel: int, target: str, args: tuple, memory_limit: int) -> None:
+def _warm_up() -> None:
+    """Parse one small page once, so that lazy set-up in the parsers (trafilatura's and OpenCC's
+    tables) is inherited by every child instead of repeated in each."""
+    from .formats import html
+
+    page = "<html><head><title>示例</title></head><body><article><p>一、总体要求。坚持稳中求进工作总基调。</p></article></body></html>"
+    html.read_html(page.encode("utf-8"))
+
+
+def _cpu_seconds(wall_seconds: float) -> int:
+    return int(wall_seconds * (os.cpu_count() or 1)) + 1
+
+
+def _raise_soft_limit(kind: int, amount: int) -> None:
+    soft, hard = resource.getrlimit(kind)
+    new = amount if soft == resource.RLIM_INFINITY else soft + amount
+    resource.setrlimit(kind, (new if hard == resource.RLIM_INFINITY else min(new, hard), hard))
+
+
+def _child(channel: int, target: str, args: tuple, time_limit: float, memory_limit: int) -> None:
     global _channel
     _channel = channel
     os.setpgid(0, 0)  # its own process group, so that a timeout kills helpers it started too
-    # Soft limit only: a converter it starts (LibreOffice) may raise its own.
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard), hard))
+    # Soft limits only: a converter it starts (LibreOffice) may raise its own. The CPU limit stops a
+    # runaway child even if the caller died and nobody enforces its deadline any more.
+    for kind, limit in ((resource.RLIMIT_AS, memory_limit), (resource.RLIMIT_CPU, _cpu_seconds(time_limit) + 5)):
+        _, hard = resource.getrlimit(kind)
+        resource.setrlimit(kind, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     try:
         module, name = target.split(":")
         frame: tuple[str, Any] = ("ok", getattr(importlib.import_module(module), name)(*args))

@@ -27,6 +27,14 @@ _BLOCK = {"p", "div", "li", "tr", "br", "h1", "h2", "h3", "h4", "h5", "h6", "sec
 # <title> parts: "文章 | 栏目 | 网站", "文章--栏目-网站", "文章 _ 网站"; a hyphen between digits is a range.
 _TITLE_SEPARATORS = re.compile(r"\s*(?:--+|——|\s[-–_|｜]\s|[|｜_]|(?<!\d)-(?!\d))\s*")
 _HEAD_LINES = 5
+# 政务公开 pages put the article's register entry (索引号、发布机构、发文日期 …) in a table or list
+# inside the article, where trafilatura keeps it; a short line with two such labels, or one that
+# opens with one, is that block, not text.
+_META_LABEL_RE = re.compile(
+    r"(索引号|发布机构|发文机关|发文日期|成文日期|发布日期|发布时间|主题分类|体裁分类|主题词|公文种类|发文字号|文号|"
+    r"信息来源|文章来源|来源|作者|点击数|点击量|浏览次数|阅读次数|访问量|有效性|生效日期)\s*[：:]"
+)
+_META_MAX = 120
 
 
 def read_html(data: bytes) -> LoadedDoc:
@@ -45,6 +53,7 @@ def read_html(data: bytes) -> LoadedDoc:
         tree, include_tables=True, favor_precision=True, include_comments=False, with_metadata=True, deduplicate=False
     )
     lines = _render(result.body) if result is not None and result.body is not None else []
+    lines = [line for line in lines if not _is_metadata(line)]
     if not lines:
         lines = _fallback_lines(_parse(text, lxml_html.HTMLParser(remove_comments=True)))
     body = normalise_newlines("\n".join(lines)).strip()
@@ -113,6 +122,13 @@ def _render(body: etree._Element) -> list[str]:
     return [line for line in lines if line]
 
 
+def _is_metadata(line: str) -> bool:
+    if len(line) > _META_MAX:
+        return False
+    labels = set(_META_LABEL_RE.findall(line))
+    return len(labels) >= 2 or (bool(labels) and _META_LABEL_RE.match(line) is not None and len(line) <= 40)
+
+
 def _block_text(element: etree._Element) -> str:
     """Text of one block; <lb/> is a line break."""
     parts: list[str] = []
@@ -148,7 +164,8 @@ def _choose_title(lines: list[str], headings: list[str], page_title: str, sitena
     wanted = [p for p in parts if p not in names and len(p) >= 4] + [h for h in headings if len(h) >= 4]
     for line in lines[:_HEAD_LINES]:
         line = _one_line(line)
-        if line and any(line == w or (len(line) <= 80 and w in line) for w in wanted):
+        # The heading itself, or it with a little more (a 文号, a 【】 label); never a line that merely mentions a site name.
+        if line and any(line == w or (len(w) >= 8 and w in line and len(line) <= len(w) + 12) for w in wanted):
             return line
     if not parts:
         return ""
