@@ -257,6 +257,18 @@ def test_pdf_file_name_metadata_is_not_a_title(tmp_path):
     assert load_document(path).title == ""
 
 
+def test_pdf_page_whose_text_layer_is_mojibake_is_not_kept(tmp_path):
+    """A font whose glyphs map to the wrong characters: the page is read as an image instead."""
+    path = tmp_path / "mojibake.pdf"
+    path.write_bytes(_pdf_with_text("ÑûúåÅßØ¾°" * 12))
+    try:
+        text = load_text(path)
+    except LoadError as exc:  # OCR of those glyphs found no words
+        assert "文字" in str(exc) or "不像文本" in str(exc)
+    else:
+        assert "ˆ" not in text and "¾" not in text
+
+
 def test_doc_without_libreoffice_says_how_to_convert(monkeypatch):
     monkeypatch.setattr(office.shutil, "which", lambda name: None)
     with pytest.raises(LoadError, match="另存为.*docx"):

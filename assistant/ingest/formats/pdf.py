@@ -25,6 +25,7 @@ _META_JUNK_RE = re.compile(r"^(microsoft (word|powerpoint|excel) - |untitled|无
 _OCR_LONG_SIDE = 1700  # pixels: 144 dpi on A4, enough for 五号 text and twice as fast as 200 dpi
 _OCR_MAX_SCALE = 3.0
 _LABEL_RE = re.compile(r"^(附件|附表|附录)\s*[\d一二三四五六七八九十]*[：:]?$")
+_JUNK_CHECK_MIN = 40  # characters: shorter pages (a page number, a caption) are not judged
 _TITLE_SIZE_RATIO = 1.2  # the title's type against the page's median line
 Line = tuple[str, float, float]  # text, left, right (page units)
 
@@ -57,10 +58,12 @@ def _read(pdf: pdfium.PdfDocument) -> LoadedDoc:
     scanned: list[int] = []
     for index in range(count):
         page = pdf[index]
-        lines = _text_lines(page)
-        if not lines and pdfium_c.FPDFPage_CountObjects(page.raw) > 0:
+        text = _unwrap(_text_lines(page))
+        # No text layer, or one whose fonts map glyphs to the wrong characters: the page is read as an image.
+        if (not text and pdfium_c.FPDFPage_CountObjects(page.raw) > 0) or not _is_language(text):
             scanned.append(index)
-        pages.append(_unwrap(lines))
+            text = ""
+        pages.append(text)
     if scanned:
         _ocr_pages(pdf, scanned, pages, has_text=any(p.strip() for p in pages))
     text = PAGE_BREAK.join(pages)
@@ -116,10 +119,20 @@ def _unwrap(lines: list[Line]) -> str:
     return "\n".join(out)
 
 
+def _is_language(text: str) -> bool:
+    if len(text) < _JUNK_CHECK_MIN:
+        return True
+    try:
+        check_language(text)
+    except LoadError:
+        return False
+    return True
+
+
 def _ocr_pages(pdf: pdfium.PdfDocument, scanned: list[int], pages: list[str], has_text: bool) -> None:
     if not ocr.available():
         if has_text:
-            return  # the pages with a text layer still count; the image-only ones stay empty
+            return  # the pages with a usable text layer still count; the others stay empty
         raise LoadError("PDF 没有文字层（可能是扫描件），本机未安装 OCR 组件（rapidocr-onnxruntime），无法识别")
     if len(scanned) > limits.MAX_OCR_PAGES:
         raise LoadError(f"PDF 有 {len(scanned)} 页没有文字层需要 OCR，超过上限 {limits.MAX_OCR_PAGES} 页；请先转成文字版 PDF")
