@@ -65,10 +65,58 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = build(
         settings.kb_dir, settings, add=paths, log=lambda m: print(m, file=sys.stderr), progress=sys.stderr.isatty()
     )
+    print(report.summary())
     for source, reason in report.failed:
         print(f"failed: {source}: {reason}", file=sys.stderr)
+    return EXIT_USER_ERROR if report.failed else 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase, document_rows
+
+    rows = document_rows(KnowledgeBase.load(get_settings().kb_dir))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(f"{row['id']}  {row['sections']:>4} sections  {row['chars']:>7} chars  {row['added']}  {row['title']}  ({row['source']})")
+    if not rows:
+        print("(no documents)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase.load(get_settings().kb_dir)
+    doc_id = kb.resolve(args.doc)
+    entry = kb.documents[doc_id]
+    sections = [
+        {"position": s.position, "heading_path": s.heading_path, "kind": s.kind, "text": s.text,
+         **({"page": s.page} if s.page is not None else {})}
+        for s in kb.document_sections(doc_id)
+    ]
+    if args.json:
+        print(json.dumps({"id": doc_id, "source": entry["source"], "title": entry.get("title", ""), "sections": sections},
+                         ensure_ascii=False))
+        return 0
+    print(f"{entry.get('title', '')}  ({entry['source']})")
+    for section in sections:
+        page = f"  [p. {section['page']}]" if "page" in section else ""
+        print(f"\n## {' > '.join(section['heading_path']) or section['kind']}{page}")
+        print(section["text"])
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase, build
+
+    settings = get_settings()
+    kb = KnowledgeBase.load(settings.kb_dir)
+    doc_ids = [kb.resolve(ref) for ref in args.docs]  # every name is checked before anything is removed
+    report = build(settings.kb_dir, settings, remove=doc_ids, log=lambda m: print(m, file=sys.stderr))
     print(report.summary())
-    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+    return 0
 
 
 def _print_hits(hits: list, as_json: bool) -> None:
@@ -284,6 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add or update files/folders in the knowledge base")
     p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("docs", help="list the documents in the knowledge base")
+    p.add_argument("--json", action="store_true", help="one JSON array: source, title, sections, chars, added, id")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("show", help="one document's sections in order")
+    p.add_argument("doc", help="file name, path, or the id `bigan docs` shows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("remove", help="remove documents and their vectors from the knowledge base")
+    p.add_argument("docs", nargs="+", metavar="DOC", help="file name, path, or id")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("search", help="hybrid search of the knowledge base")
     p.add_argument("query", nargs="?")

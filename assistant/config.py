@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Hybrid search
     dense_weight: float = Field(0.5, description="Share of the dense score in the fused score; BM25 gets the rest.")
     candidates: int = Field(50, description="Hits taken from each retriever before fusion.")
+    doc_weight: float = Field(
+        0.2, description="Lift for sections of a document the question names (by title words, file name or year)."
+    )
 
     # Language model: any OpenAI-compatible chat endpoint (DeepSeek, Qwen, vLLM, Ollama /v1, …)
     llm_provider: str = Field(

@@ -25,7 +25,7 @@ import numpy as np
 from .components.embedding import choose_backend, get_embedder, resolve_model, truncate
 from .config import Settings
 from .errors import BiganError, KBMissingError
-from .ingest.clean import clean_text
+from .ingest.clean import clean_text, front_matter
 from .ingest.loaders import LoadError, load_document
 from .ingest.sections import Section, split_sections
 from .text.chinese import to_simplified
@@ -129,6 +129,15 @@ class KnowledgeBase:
         index = faiss.read_index(str(folder / "vectors.faiss"))
         bm25 = bm25s.BM25.load(str(folder / "bm25")) if (folder / "bm25").exists() else None
         return cls(folder, manifest, sections, index, bm25)
+
+
+def document_rows(kb: KnowledgeBase) -> list[dict]:
+    """Every document, newest first, as the CLI and the web app list them."""
+    return [
+        {"id": doc_id, "source": e["source"], "name": e["name"], "title": e.get("title", ""),
+         "sections": e.get("sections", 0), "chars": e.get("chars", 0), "size": e["size"], "added": e["added"]}
+        for doc_id, e in sorted(kb.documents.items(), key=lambda item: item[1]["added"], reverse=True)
+    ]
 
 
 def current_generation(root: Path) -> Path | None:
@@ -252,6 +261,9 @@ def _update_documents(
         except LoadError as exc:
             report.failed.append((source, str(exc)))
             continue
+        if not clean_text(loaded.text, loaded.title).paragraphs:  # a document with no section is no document
+            report.failed.append((source, "除标题和网页杂项外没有正文，未加入知识库"))
+            continue
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         (report.updated if doc_id in docs else report.added).append(source)
         added = docs.get(doc_id, {}).get("added", now)
@@ -275,6 +287,7 @@ def _split_all(docs: dict[str, dict], texts: dict[str, str], settings: Settings)
         entry["title"] = cleaned.title
         entry["sections"] = len(doc_sections)
         entry["chars"] = sum(len(p) for p in cleaned.paragraphs)
+        entry["label"] = " ".join(front_matter(cleaned))  # names the document beside its title (year, occasion)
         sections.extend(doc_sections)
     return sections
 

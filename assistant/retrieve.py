@@ -1,6 +1,8 @@
 """Hybrid search: dense (FAISS inner product) and BM25 (segmented Simplified text), fused by weighted RRF."""
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,43 @@ class Hit:
         return Document(page_content=data.pop("text"), metadata=data)
 
 
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+class DocumentNames:
+    """Which documents a question names: by words of their title or file name, or by a year.
+
+    Several documents often say nearly the same thing (two years' plans, one report per year); only
+    the name tells them apart. Words found in every document's name (e.g. 报告 in a pile of reports)
+    name none of them, so each word counts by its rarity among the names.
+    """
+
+    def __init__(self, documents: dict[str, dict]):
+        self.tokens = {d: set(tokenize(to_simplified(_name_text(e)))) for d, e in documents.items()}
+        self.years = {d: set(_YEAR_RE.findall(_name_text(e))) for d, e in documents.items()}
+        df: dict[str, int] = {}
+        for tokens in self.tokens.values():
+            for t in tokens:
+                df[t] = df.get(t, 0) + 1
+        n = len(documents)
+        self.idf = {t: math.log(n / c) for t, c in df.items()}
+
+    def scores(self, query: str) -> dict[str, float]:
+        """doc id → how strongly the question names it, 0..1."""
+        words = {t for t in tokenize(query) if len(t) >= 2}
+        years = set(_YEAR_RE.findall(query))
+        named = {d: sum(self.idf[t] for t in words & tokens) for d, tokens in self.tokens.items()}
+        top = max(named.values(), default=0.0)
+        return {
+            d: ((named[d] / top if top > 0 else 0.0) + (1.0 if years & self.years[d] else 0.0)) / (2 if years else 1)
+            for d in self.tokens
+        }
+
+
+def _name_text(entry: dict) -> str:
+    return " ".join((entry.get("title", ""), Path(entry["name"]).stem, entry.get("label", "")))
+
+
 class Searcher:
     """A loaded KB plus the embedding model that built it."""
 
@@ -53,6 +92,7 @@ class Searcher:
         self.kb = kb
         self.embedder = embedder
         self.settings = settings
+        self.names = DocumentNames(kb.documents)
 
     @classmethod
     def open(cls, settings: Settings, root: Path | None = None) -> "Searcher":
@@ -99,13 +139,17 @@ class Searcher:
         low, high = min(dense.values()), max(dense.values())
         top_bm25 = max(lexical.values(), default=0.0)
         alpha = self.settings.dense_weight
+        named = self.names.scores(query)
+        lift = self.settings.doc_weight
         dense_rank = {i: r for r, i in enumerate(sorted(dense, key=lambda i: -dense[i]), start=1)}
         bm25_rank = {i: r for r, i in enumerate(sorted(lexical, key=lambda i: -lexical[i]), start=1)}
         hits = []
         for i, cosine in dense.items():
             d = (cosine - low) / (high - low) if high > low else 1.0
             b = lexical.get(i, 0.0) / top_bm25 if top_bm25 else 0.0
-            hits.append(Hit(self.kb.sections[i], alpha * d + (1 - alpha) * b, dense_rank[i], bm25_rank.get(i)))
+            section = self.kb.sections[i]
+            score = alpha * d + (1 - alpha) * b + lift * named.get(section.doc_id, 0.0)
+            hits.append(Hit(section, score, dense_rank[i], bm25_rank.get(i)))
         return sorted(hits, key=lambda h: -h.score)[:k]
 
 

@@ -30,8 +30,10 @@ _CHROME = [
         r"整理[，,、]|本站|本网",
         r"当前位置|您的位置|首页\s*[>＞»]|[>＞»]\s*$|^\s*[>＞»]",
         r"上一篇|下一篇|相关阅读|推荐阅读|相关文章|相关报道|相关链接|热门文章|点击查看|阅读全文|返回顶部|分享到|收藏本文"
-        r"|打印本页|关闭窗口|【\s*字号|字号\s*[：:]|^【?\s*(打印|关闭|收藏|返回)",
+        r"|打印本页|关闭窗口|【\s*字[号体]|字[号体]\s*[：:]|^分享[：:]?$|^【?\s*(打印|关闭|收藏|返回)",
         r"^[-—–]*\s*\d+\s*[-—–]*$|^第\s*\d+\s*页|^共\s*\d+\s*页",
+        r"icp备|公网安备|网站标识码|网站地图|网站声明|网站简介|联系我们|请输入.{0,6}关键[词字]|^简体|繁体版|无障碍|适老化|"
+        r"大家都在搜|^我要找错|^：?找错|主办[：:]?.{0,20}承办|技术支持[：:]",
         r"^【[^】]{1,20}】$",
     )
 ]
@@ -70,6 +72,8 @@ _NOT_TITLE = [
 ]
 _LETTER_SPACED_RE = re.compile(r"(?:[\u4e00-\u9fff][ \t\u3000]+)+[\u4e00-\u9fff]")
 _TITLE_MAX = 80
+_TITLE_TAIL_RE = re.compile(r"^[（(][^（）()]{1,15}[）)]$")
+_BREADCRUMB_RE = re.compile(r"当前位置|您的位置|您现在的位置|首页\s*[>＞»]")
 _WRAP_MIN = 20
 _TITLE_PARTS = 3
 _HEAD_LINES = 12
@@ -145,7 +149,7 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     if not long:
         return lines
     width = Counter(long).most_common(1)[0][0]
-    if sum(abs(n - width) <= 1 for n in long) < max(5, 0.3 * len(long)):
+    if sum(abs(n - width) <= 1 for n in long) < max(8, 0.3 * len(lines)):
         return lines
     joined: list[tuple[str, int]] = []
     last = ""  # the last physical line of the paragraph being joined
@@ -178,7 +182,13 @@ def _running_headers(lines: list[tuple[str, int]]) -> set[str]:
     return {key for key, n in counts.items() if n >= threshold and not is_salutation(key)}
 
 
-def _find_title(kept: list[str], origin: list[int]) -> tuple[int, int] | None:
+def _tidy_title(title: str) -> str:
+    """No spaces between digits and Chinese ('2021 年'), and an opening quote that OCR read as '"' restored."""
+    title = re.sub(r"(?<=\d)\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+(?=\d)", "", title)
+    return re.sub(r'"([^"”]+”)', r"“\1", title)
+
+
+def _find_title(kept: list[str], origin: list[int], anchors: set[int]) -> tuple[int, int] | None:
     """(first, end) of the title lines among the head of the document, or None.
 
     The first title-like line that names a genre wins, else the first title-like line; a title
@@ -191,6 +201,9 @@ def _find_title(kept: list[str], origin: list[int]) -> tuple[int, int] | None:
     body_start = next((i for i, line in enumerate(kept) if _is_body(line)), len(kept))
     head = range(min(body_start, _HEAD_LINES))
     candidates = [i for i in head if _title_like(kept[i])]
+    anchored = [i for i in range(min(len(kept), 2 * _HEAD_LINES)) if i in anchors and _title_like(kept[i])]
+    if anchored:
+        return anchored[0], anchored[0] + 1
     named = [i for i in candidates if _GENRE_RE.search(to_simplified(kept[i]))]
     # Without a genre word a short line is more likely a table header or a label than a title.
     plain = [i for i in candidates if len(kept[i]) >= 8]
@@ -224,12 +237,21 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
     pages: list[int] = []
     origin: list[int] = []
     dropped: list[str] = []
+    # On a page printed from a site the article's title sits below the breadcrumb and above its metadata.
+    anchors: set[int] = set()
+    after_breadcrumb = False
     for n, (line, page) in enumerate(lines):
         without_urls = _URL_RE.sub("", line).strip()
         key = match_key(without_urls)
         if not key or _is_chrome(without_urls) or key in headers or (kept and key == match_key(kept[-1])):
             dropped.append(line)
+            if _META_FIELD_RE.search(to_simplified(line)) and origin and origin[-1] == n - 1:
+                anchors.add(len(kept) - 1)
+            after_breadcrumb = bool(_BREADCRUMB_RE.search(to_simplified(line)))
             continue
+        if after_breadcrumb:
+            anchors.add(len(kept))
+            after_breadcrumb = False
         kept.append(_squeeze(without_urls))
         pages.append(page)
         origin.append(n)
@@ -237,23 +259,26 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
     origin = origin[: len(kept)]
     dropped.extend(tail)
 
-    hint = _squeeze(title_hint) if title_hint and _title_like(title_hint) else ""
-    span = _find_title(kept, origin)
+    hint = _tidy_title(_squeeze(title_hint)) if title_hint and _title_like(title_hint) else ""
     if hint:
-        title = hint
-        key = match_key(hint)
-        # The hint's own line in the text, and anything short above it, is the page's furniture.
-        at = next((i for i in range(min(len(kept), _HEAD_LINES)) if match_key(kept[i]) == key), None)
-        start = (at + 1) if at is not None else 0
-        head_drop = [i for i in range(start) if len(kept[i]) < 40 and not _is_body(kept[i]) or i == at]
-    elif span is not None:
-        title = re.sub(r"(?<=\d)\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+(?=\d)", "", "".join(kept[span[0]:span[1]]))
-        start = span[1]
-        # In a 公文 nothing but furniture precedes the title; a long paragraph there is still kept.
-        head_drop = [i for i in range(start) if i >= span[0] or (len(kept[i]) < 40 and not _is_body(kept[i]))]
+        # The hint's own line in the text, and anything short above it near the top, is the page's furniture.
+        at = next((i for i, line in enumerate(kept) if match_key(line) == match_key(hint)), None)
+        span = (at, at + 1) if at is not None else None
+        head = at if at is not None and at < _HEAD_LINES else -1
     else:
-        title, head_drop = fallback_title, []
-    drop = set(head_drop)
+        span = _find_title(kept, origin, anchors)
+        head = span[0] if span else -1
+    if span is not None:
+        # "（2024年）", "（试行）" on the line below belong to the title.
+        if span[1] < len(kept) and _TITLE_TAIL_RE.match(kept[span[1]]) and origin[span[1]] == origin[span[1] - 1] + 1:
+            span = (span[0], span[1] + 1)
+        found = _tidy_title("".join(kept[span[0]:span[1]]))
+        title = found if not hint or len(found) > len(hint) else hint
+        drop = set(range(*span))
+    else:
+        title, drop = hint or fallback_title, set()
+    # In a 公文 nothing but furniture precedes the title; a long paragraph there is still kept.
+    drop |= {i for i in range(max(head, 0)) if len(kept[i]) < 40 and not _is_body(kept[i])}
     title_key = match_key(title)
     body = [(p, pg) for i, (p, pg) in enumerate(zip(kept, pages)) if i not in drop and match_key(p) != title_key]
     dropped.extend(kept[i] for i in sorted(drop))
@@ -262,6 +287,16 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
         dropped.append(body.pop()[0])
     paged = len(set(pages)) > 1 or _PAGE_BREAK in text
     return CleanDoc(title=title, paragraphs=[p for p, _ in body], pages=[pg for _, pg in body] if paged else [], dropped=dropped)
+
+
+def front_matter(doc: CleanDoc, most: int = 3) -> list[str]:
+    """Short lines between the title and the body: subtitle or occasion, date, 文号, speaker."""
+    lines = []
+    for para in doc.paragraphs[:most]:
+        if _is_body(para) or len(para) >= 60:
+            break
+        lines.append(para)
+    return lines
 
 
 def _cut_tail_links(kept: list[str], pages: list[int]) -> tuple[list[str], list[int], list[str]]:
