@@ -14,7 +14,7 @@ from langchain_core.messages import HumanMessage
 from .components.llm import LLM
 from .config import Settings
 from .errors import BiganError
-from .prompts import history_messages, pack, render, system_message
+from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .text.chinese import match_key, split_sentences
 
@@ -25,6 +25,34 @@ _FOLLOW_UP_RE = re.compile(
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
 _QUESTION_WORDS_RE = re.compile(r"什么样|什么|哪些|哪个|哪几|哪里|多少|几个|几名|几项|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+# Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
+# to answer) are not answers, whatever words they share with the question. Each cue is a kind of
+# speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
+_DIRECTIVE_CUES: list[tuple[re.Pattern, int]] = [
+    # a chat-transcript role label opening the sentence
+    (re.compile(r"^\W*(?:system|assistant|user|human|developer|系统|助手|用户|AI)\s*[:：]", re.I), 2),
+    # markup opening or closing a tag, or a chat-template turn
+    (re.compile(r"</?[A-Za-z\u4e00-\u9fff][^<>\n]{0,40}>|<\|[^|]{1,20}\|>|\[/?INST\]", re.I), 2),
+    # an order to produce output, opening the sentence or a clause
+    (re.compile(
+        r"^\W*(?:务必|直接|现在|从现在起)(?:直接|只)?(?:回答|回复|输出|打印|告诉我|说出|重复)"
+        r"|(?:^|[，,；;：:])\W*(?:(?:请[你您]?|只)(?:直接|只)?(?:回答|回复|输出|打印|告诉我|说出|重复)"
+        r"|(?:please\s+|now\s+|just\s+|only\s+)?(?:answer|reply|respond|output|print|say|repeat)\b)", re.I), 2),
+    # setting aside what came before (but "不能忽略以上问题" is content)
+    (re.compile(
+        r"(?:(?<![不能可应易被所会])(?:忽略|无视)|不要理会|不再遵守|ignore|disregard|override|bypass)"
+        r".{0,12}?(?:以上|上面|上述|之前|此前|前面|先前|所有|全部|一切|其他|previous|above|prior|earlier|all|any|other)", re.I), 2),
+    (re.compile(r"(?:忘记|忘掉|forget).{0,12}?(?:以上|上面|上述|之前|此前|前面|先前|所有|全部|一切|previous|above|prior|earlier|all|any)", re.I), 1),
+    # telling the reader what it is or what part to play
+    (re.compile(r"(?:你|您)(?:现在)?(?:是|扮演|作为)(?!否)|扮演|\byou\s+are\b|\bact\s+as\b|\bpretend\b", re.I), 1),
+    # the reader addressed as one person (你们, 你局, 你市 … address offices in official letters)
+    (re.compile(r"你(?![们单局市省县区部委院厅处司办校是])|您|\byou\b|\byour\b", re.I), 1),
+    # telling that reader what it must do
+    (re.compile(r"(?:你|您)(?:必须|务必|只能|应当|应该|需要|要)|\byou\s+(?:must|should|have\s+to|need\s+to)\b", re.I), 1),
+    # talk about models, prompts and instructions
+    (re.compile(r"指令|提示词|系统提示|语言模型|大模型|人工智能|智能助手|(?<!参谋)助手|\bAI\b|\bGPT|\bLLM\b|\bprompts?\b|\binstructions?\b|\bsystem\b|chatbot", re.I), 1),
+]
+DIRECTIVE_SCORE = 2
 _EXTRACT_PASSAGES = 3
 _EXTRACT_SENTENCES = 4
 _EXTRACT_MIN_OVERLAP = 0.25
@@ -91,11 +119,18 @@ def _bigrams(text: str) -> set[str]:
     return {key[i : i + 2] for i in range(len(key) - 1) if not (_FUNCTION_CHARS & set(key[i : i + 2]))}
 
 
+def directive_score(sentence: str) -> int:
+    """How much a sentence reads as speech to the reader or to a model rather than as content."""
+    return sum(weight for cue, weight in _DIRECTIVE_CUES if cue.search(sentence))
+
+
 def extractive_answer(query: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
     wanted = _bigrams(_QUESTION_WORDS_RE.sub("", query))
     scored = []
     for n, hit in enumerate(hits[:_EXTRACT_PASSAGES], start=1):
         for position, sentence in enumerate(split_sentences(hit.section.text)):
+            if directive_score(sentence) >= DIRECTIVE_SCORE:
+                continue
             overlap = len(wanted & _bigrams(sentence)) / max(len(wanted), 1)
             if overlap >= _EXTRACT_MIN_OVERLAP:
                 scored.append((overlap, n, position, sentence.strip()))
@@ -148,8 +183,10 @@ def ask_stream(
         yield Answer(text, "extractive", query, citations)
         return
 
-    system = system_message(settings, "qa_system")
-    packed = pack(settings, [system, HumanMessage(render(settings, "qa_user", passages="", question=question))], hits, history, "passage")
+    fence = new_fence()
+    system = system_message(settings, "qa_system", fence=fence)
+    question_only = HumanMessage(render(settings, "qa_user", passages="", question=question))
+    packed = pack(settings, [system, question_only], hits, history, "passage", fence)
     user = HumanMessage(render(settings, "qa_user", passages="\n\n".join(packed.blocks), question=question))
     pieces = []
     for piece in llm.stream([system, *history_messages(packed.history), user]):

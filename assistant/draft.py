@@ -16,7 +16,7 @@ from .answer import Citation, citation
 from .components.llm import LLM
 from .config import Settings
 from .errors import BiganError
-from .prompts import SAFETY_MARGIN, message_tokens, pack, render, system_message
+from .prompts import SAFETY_MARGIN, message_tokens, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 
 # Default length in characters, and words that steer retrieval towards exemplars of the genre.
@@ -123,11 +123,12 @@ def material_pack(settings: Settings, req: DraftRequest, hits: list[Hit]) -> str
 def _messages(
     settings: Settings, req: DraftRequest, hits: list[Hit], template: str, chars: int | None = None, **extra: str
 ) -> tuple[list[BaseMessage], list[Hit]]:
-    system = system_message(settings, "draft_system")
+    fence = new_fence()
+    system = system_message(settings, "draft_system", fence=fence)
     length = f"约{chars or req.chars}字"
     points = req.points or "（无特别指定）"
     values = dict(genre=req.genre, request=req.request, points=points, length=length, style=style_guide(settings, req.genre), **extra)
-    packed = pack(settings, [system, HumanMessage(render(settings, template, exemplars="", **values))], hits, [], "exemplar")
+    packed = pack(settings, [system, HumanMessage(render(settings, template, exemplars="", **values))], hits, [], "exemplar", fence)
     user = HumanMessage(render(settings, template, exemplars="\n\n".join(packed.blocks), **values))
     return [system, user], packed.hits
 

@@ -3,9 +3,14 @@
 Templates use {name} placeholders (LangChain's f-string PromptTemplate). Budgets are counted with
 tiktoken: no endpoint tells us its tokenizer, and cl100k overestimates Chinese slightly, which errs
 on the safe side.
+
+Passages are data, never instructions. Each request fences them with tags carrying a fresh random
+token, and angle brackets in passage text, titles and headings are replaced by their full-width
+forms, so a document can neither close its fence nor open a forged one.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +24,23 @@ from .text.tokens import count_tokens
 
 SAFETY_MARGIN = 256
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
+_DATA_ESCAPES = str.maketrans({"<": "＜", ">": "＞"})
+_ATTRIBUTE_ESCAPES = str.maketrans({"<": "＜", ">": "＞", '"': "＂", "\n": " ", "\r": " "})
+
+
+def new_fence() -> str:
+    """A token for one request's data tags; a document cannot know it in advance."""
+    return secrets.token_hex(4)
+
+
+def quote_data(text: str) -> str:
+    """Passage text with nothing that could read as a tag."""
+    return text.translate(_DATA_ESCAPES)
+
+
+def quote_attribute(text: str) -> str:
+    """A title, heading or file name that stays inside its quoted attribute on the tag's line."""
+    return text.translate(_ATTRIBUTE_ESCAPES)
 
 
 def load_prompt(settings: Settings, name: str) -> PromptTemplate:
@@ -53,8 +75,11 @@ def pack(
     hits: list[Hit],
     history: list[dict],
     template: str,
+    fence: str,
 ) -> Packed:
     """Fit passages (best first) and history (newest first) into the context window.
+
+    Passages are rendered with `template` inside tags marked with `fence`, their text quoted.
 
     budget = window − max output − fixed messages (system, question) − history − margin. Oldest
     history turns are dropped first, as long as that lets at least one passage in.
@@ -67,7 +92,10 @@ def pack(
             f"{settings.llm_max_tokens} output tokens; raise BIGAN_LLM_CONTEXT_WINDOW or lower BIGAN_LLM_MAX_TOKENS"
         )
     blocks = [
-        render(settings, template, n=n, source=h.section.source, title=h.section.title, heading=h.section.label, text=h.section.text)
+        render(
+            settings, template, fence=fence, n=n, source=quote_attribute(h.section.source), title=quote_attribute(h.section.title),
+            heading=quote_attribute(h.section.label), text=quote_data(h.section.text),
+        )
         for n, h in enumerate(hits, start=1)
     ]
     costs = [count_tokens(b, settings.token_encoding) for b in blocks]
@@ -88,5 +116,5 @@ def pack(
     return Packed(hits[:kept], blocks[:kept], kept_history)
 
 
-def system_message(settings: Settings, name: str) -> SystemMessage:
-    return SystemMessage(render(settings, name))
+def system_message(settings: Settings, name: str, **values: object) -> SystemMessage:
+    return SystemMessage(render(settings, name, **values))
