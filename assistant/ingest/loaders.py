@@ -6,6 +6,7 @@ one-line Chinese reason instead of hanging, exhausting memory or aborting a batc
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from . import limits
@@ -30,8 +31,9 @@ def load_document(path: Path) -> LoadedDoc:
     limits.check_size(size)
     if size == 0:
         raise LoadError("文件是空的")
-    return run_limited(f"{__name__}:_load_in_child", str(path), suffix,
-                       time_limit=limits.TIME_LIMIT_S, memory_limit=limits.MEMORY_LIMIT_BYTES)
+    fields = run_limited(f"{__name__}:_load_in_child", str(path), suffix,
+                         time_limit=limits.TIME_LIMIT_S, memory_limit=limits.MEMORY_LIMIT_BYTES)
+    return LoadedDoc(**fields)
 
 
 def load_text(path: Path) -> str:
@@ -39,7 +41,7 @@ def load_text(path: Path) -> str:
     return load_document(path).text
 
 
-def _load_in_child(path: str, suffix: str) -> LoadedDoc:
+def _load_in_child(path: str, suffix: str) -> dict[str, str]:
     from .formats import csv, docx, html, office, pdf, text
 
     try:
@@ -50,10 +52,11 @@ def _load_in_child(path: str, suffix: str) -> LoadedDoc:
     if not data.strip():
         raise LoadError("文件是空的")
     if suffix in {".doc", ".wps"}:
-        return office.read_office(data, suffix)
-    reader = {".docx": docx.read_docx, ".pdf": pdf.read_pdf, ".html": html.read_html, ".htm": html.read_html,
-              ".csv": csv.read_csv}.get(suffix, text.read_text)
-    loaded = reader(data)
+        loaded = office.read_office(data, suffix)
+    else:
+        reader = {".docx": docx.read_docx, ".pdf": pdf.read_pdf, ".html": html.read_html, ".htm": html.read_html,
+                  ".csv": csv.read_csv}.get(suffix, text.read_text)
+        loaded = reader(data)
     if not loaded.text.strip():
         raise LoadError("文件中没有文字内容")
-    return loaded
+    return asdict(loaded)

@@ -8,8 +8,9 @@ imported the parsers: a fork costs milliseconds, and the server is a fresh inter
 safe when the caller has threads (the web app) or a large heap (the embedding model), and it
 never re-runs the caller's main script the way multiprocessing's forkserver does.
 
-Frames on the server's stdout: ("pid", n) when a child starts, then the child's ("extend", s)*
-and ("ok", value) or ("error", message), then ("exit", status) from the server.
+Frames on the server's stdout, JSON so that a child subverted by a hostile file cannot run code
+in the caller by what it sends: ["pid", n] when a child starts, then the child's ["extend", s]*
+and ["ok", value] or ["error", message], then ["exit", status] from the server.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import gc
 import importlib
 import logging
 import os
-import pickle
+import json
 import resource
 import select
 import signal
@@ -36,6 +37,7 @@ _PRELOAD = ["assistant.ingest.formats." + name for name in ("text", "html", "doc
 _HEADER = struct.Struct("!I")
 _CRASHED = "解析该文件时程序异常退出（可能是内存不足或文件损坏）"
 _OUT_OF_MEMORY = "文件内容过大，解析时超出内存上限，已跳过"
+_EXIT_WAIT_S = 10.0  # after a kill, how long the server may take to report the exit
 _channel: int | None = None  # in a child: the fd its frames go to
 
 
@@ -44,6 +46,10 @@ def extend_deadline(seconds: float) -> None:
     if _channel is not None:
         _write_frame(_channel, ("extend", seconds))
         _raise_soft_limit(resource.RLIMIT_CPU, _cpu_seconds(seconds))
+
+
+class _Broken(Exception):
+    """The server's stream can no longer be trusted; the message is the user's reason."""
 
 
 class _Server:
@@ -55,9 +61,9 @@ class _Server:
         )
         self.buffer = b""
 
-    def call(self, target: str, args: tuple, time_limit: float, memory_limit: int) -> Any:
+    def call(self, target: str, args: list, time_limit: float, memory_limit: int) -> Any:
         assert self.process.stdin is not None
-        request = pickle.dumps((target, args, time_limit, memory_limit))
+        request = json.dumps([target, args, time_limit, memory_limit]).encode()
         self.process.stdin.write(_HEADER.pack(len(request)) + request)
         self.process.stdin.flush()
         deadline = time.monotonic() + time_limit
@@ -66,11 +72,12 @@ class _Server:
         while True:
             frame = self._read(deadline)
             if frame is None:  # past the deadline: kill the child, then collect its exit frame
-                if pid is not None:
-                    _kill_group(pid)
-                outcome = outcome or ("error", f"处理超时（超过 {round(time_limit)} 秒），已跳过该文件")
-                deadline = time.monotonic() + 10
-                pid = None
+                timeout = ("error", f"处理超时（超过 {round(time_limit)} 秒），已跳过该文件")
+                if pid is None:  # killed already and still no exit frame: give up on this server
+                    raise _Broken(timeout[1])
+                _kill_group(pid)
+                outcome, pid = outcome or timeout, None
+                deadline = time.monotonic() + _EXIT_WAIT_S
                 continue
             kind, value = frame
             if kind == "pid":
@@ -89,7 +96,7 @@ class _Server:
         raise LoadError(outcome[1])
 
     def _read(self, deadline: float) -> tuple[str, Any] | None:
-        """One frame, or None at the deadline; a broken server raises ConnectionError."""
+        """One frame, or None at the deadline; a broken stream raises _Broken."""
         assert self.process.stdout is not None
         fd = self.process.stdout.fileno()
         while True:
@@ -98,13 +105,17 @@ class _Server:
                 if len(self.buffer) >= _HEADER.size + size:
                     frame = self.buffer[_HEADER.size:_HEADER.size + size]
                     self.buffer = self.buffer[_HEADER.size + size:]
-                    return pickle.loads(frame)
+                    try:
+                        kind, value = json.loads(frame)
+                    except (ValueError, TypeError) as exc:
+                        raise _Broken(_CRASHED) from exc
+                    return kind, value
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 return None
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                raise ConnectionError("sandbox server exited")
+                raise _Broken(_CRASHED)
             self.buffer += chunk
 
     def close(self) -> None:
@@ -127,17 +138,15 @@ def run_limited(target: str, *args: object, time_limit: float, memory_limit: int
     and a timeout, crash or memory exhaustion becomes one."""
     global _server
     with _lock:
-        for attempt in range(2):
-            if _server is None or _server.process.poll() is not None:
-                _server = _Server()
-            try:
-                return _server.call(target, args, time_limit, memory_limit)
-            except (ConnectionError, BrokenPipeError, pickle.UnpicklingError, EOFError):
-                _server.close()
-                _server = None
-                if attempt:
-                    raise LoadError(_CRASHED) from None
-    raise AssertionError("unreachable")
+        if _server is None or _server.process.poll() is not None:
+            _server = _Server()
+        try:
+            return _server.call(target, list(args), time_limit, memory_limit)
+        except (_Broken, BrokenPipeError) as exc:
+            # Not retried: the file may be what broke it. The next call starts a fresh server.
+            _server.close()
+            _server = None
+            raise LoadError(str(exc) if isinstance(exc, _Broken) else _CRASHED) from None
 
 
 def _kill_group(pid: int) -> None:
@@ -148,7 +157,7 @@ def _kill_group(pid: int) -> None:
 
 
 def _write_frame(fd: int, frame: tuple[str, Any]) -> None:
-    data = pickle.dumps(frame)
+    data = json.dumps(frame).encode()  # ASCII escapes: any str survives, lone surrogates included
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
@@ -175,7 +184,7 @@ def _serve() -> None:
         body = _read_exact(requests, _HEADER.unpack(header)[0])
         if body is None:
             break
-        target, args, time_limit, memory_limit = pickle.loads(body)
+        target, args, time_limit, memory_limit = json.loads(body)
         pid = os.fork()
         if pid == 0:
             _child(channel, target, args, time_limit, memory_limit)
@@ -203,7 +212,7 @@ def _raise_soft_limit(kind: int, amount: int) -> None:
     resource.setrlimit(kind, (new if hard == resource.RLIM_INFINITY else min(new, hard), hard))
 
 
-def _child(channel: int, target: str, args: tuple, time_limit: float, memory_limit: int) -> None:
+def _child(channel: int, target: str, args: list, time_limit: float, memory_limit: int) -> None:
     global _channel
     _channel = channel
     os.setpgid(0, 0)  # its own process group, so that a timeout kills helpers it started too
@@ -227,6 +236,8 @@ def _child(channel: int, target: str, args: tuple, time_limit: float, memory_lim
         _write_frame(channel, frame)
     except MemoryError:
         _write_frame(channel, ("error", _OUT_OF_MEMORY))
+    except (TypeError, ValueError):  # a result that is not JSON: a bug, reported like a parser failure
+        _write_frame(channel, ("error", "无法解析该文件（格式有误或已损坏）"))
     os._exit(0)
 
 
