@@ -15,7 +15,7 @@ from pypdf import PdfReader, PdfWriter
 
 from assistant.ingest import limits
 from assistant.ingest.loaders import LoadError, load_document, load_text
-from assistant.ingest.sandbox import run_limited
+from assistant.ingest.sandbox import extend_deadline, run_limited
 from tests.test_loaders import _pdf_with_text
 
 QUICK_S = 15  # seconds: every hostile file is refused well inside this, even on a busy machine
@@ -213,6 +213,18 @@ def test_a_parser_that_runs_away_is_stopped_at_its_deadline():
     with pytest.raises(LoadError, match="超时"):
         run_limited("time:sleep", 30, time_limit=1, memory_limit=limits.MEMORY_LIMIT_BYTES)
     assert time.monotonic() - start < 5
+
+
+def _slow_but_announced(seconds: float) -> str:
+    """Run in the sandbox: asks for more time, as the PDF reader does before OCR, then uses it."""
+    extend_deadline(seconds)
+    time.sleep(seconds)
+    return "done"
+
+
+def test_a_reader_may_ask_for_more_time():
+    assert run_limited("tests.test_hostile_files:_slow_but_announced", 2,
+                       time_limit=1, memory_limit=limits.MEMORY_LIMIT_BYTES) == "done"
 
 
 def test_a_parser_that_allocates_without_bound_is_stopped_at_its_memory_cap():

@@ -242,4 +242,5 @@ def _child(channel: int, target: str, args: list, time_limit: float, memory_limi
 
 
 if __name__ == "__main__":
-    _serve()
+    # Run as the importable module, not as __main__: readers call extend_deadline() on that one.
+    importlib.import_module("assistant.ingest.sandbox")._serve()
