@@ -6,6 +6,7 @@ Environment variables win over the file.
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,8 +89,21 @@ class Settings(BaseSettings):
     demo_uploads: str = Field("session", description="In the demo, 'session' (uploads go to a private copy of the KB) or 'off'.")
     max_upload_mb: int = Field(20, description="Largest file the web app accepts.")
     max_question_chars: int = Field(2000, description="Longest question or drafting request the web app accepts.")
-    queue_concurrency: int = Field(4, description="Questions answered at once; more wait in the queue.")
+    queue_concurrency: int = Field(4, description="KB-page searches computed at once (CPU-bound); more wait in the queue.")
     session_ttl_s: int = Field(3600, description="A demo session's private KB is deleted this long after its last use.")
+    answer_concurrency: int = Field(
+        32, description="Answers and drafts streamed at once. They wait on the model, not the CPU, so a few slow "
+        "replies must not hold every slot; each is bounded by the LLM deadline. More wait in the queue."
+    )
+    runtime_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "bigan",
+        description="Where the web app keeps temporary files (session KBs, drafts, uploads), one folder per "
+        "running server; folders of servers that are gone are removed on start.",
+    )
+    max_upload_files: int = Field(20, description="Most files in one upload.")
+    max_draft_chars: int = Field(10000, description="Longest draft the web app writes, in characters.")
+    max_eval_kb: int = Field(1024, description="Largest question file for the web app's retrieval evaluation.")
+    max_eval_lines: int = Field(500, description="Most lines in that question file.")
 
     @model_validator(mode="after")
     def _openai_fallbacks(self) -> "Settings":

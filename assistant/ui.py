@@ -1,32 +1,57 @@
 """The Gradio web app: a thin shell over answer/draft/workspace, in Chinese.
 
 Two tabs: 对话 (问答 and 起草 in one chat) and 知识库 (upload, list, delete, rebuild, retrieval
-test). Every handler turns a user-caused error into a readable message; none shows a traceback.
+test). Every handler turns a user-caused error into a readable message in Chinese; none shows a
+traceback or a server path.
+
+Whatever a document or a user wrote is shown as text, never as markup: the chat renders no
+Markdown and gets escaped HTML, Markdown outputs get every ASCII punctuation mark escaped, the
+sources panel is built with html.escape, and the tables show strings as they are.
 """
 from __future__ import annotations
 
 import html
+import logging
 import os
+import re
+import secrets
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet app phones no one
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .answer import Answer, Citation, ask_stream, matched_sentences
 from .components.llm import get_llm
 from .config import Settings
 from .draft import GENRES, Draft, DraftRequest, draft_stream
 from .errors import BiganError
-from .evaluate import evaluate_items, load_items
+from .evaluate import Report, evaluate_items, load_items
 from .export import to_docx, to_markdown
 from .ingest.loaders import SUPPORTED
-from .workspace import Workspace
+from .workspace import RunFolder, Sessions, Workspace, remove_older_than
+
+log = logging.getLogger(__name__)
 
 MODES = ("问答", "起草")
+MIN_DRAFT_CHARS = 50
+# A draft file is removed once Gradio has copied it out; this catches one whose request was cut off.
+DRAFT_TTL_S = 600
+# Folders the app used in the system temp folder before it had a folder of its own.
+LEGACY_TEMP = ("bigan-session-*", "bigan-draft-*")
+# The directories of an absolute path (the file or folder name after them is kept); not the
+# slashes of a URL (after ':' or '/') or of text like 党组/党委.
+_DIRS_RE = re.compile(r"(?<![\w.:/~-])~?/(?:[^\s/\"'<>|:：，。；、（）()]+/)+")
+_MD_PUNCT_RE = re.compile(r"([!-/:-@\[-`{-~])")
 SOURCES_HINT = "<p>回答引用的原文会显示在这里，点击展开。</p>"
 CSS = """
 #status {font-size: 0.9em}
@@ -43,14 +68,66 @@ THEME = gr.themes.Default(
 )
 
 
+def md_text(text: str) -> str:
+    """`text` to show literally in a Markdown component: with every ASCII punctuation mark escaped,
+    neither Markdown nor HTML nor an autolink in it takes effect."""
+    return _MD_PUNCT_RE.sub(r"\\\1", text)
+
+
+def chat_text(text: str) -> str:
+    """`text` for the chat, which renders no Markdown but would still render HTML."""
+    return html.escape(text, quote=False)
+
+
+def strip_paths(message: str) -> str:
+    """The message with the folders of every absolute path removed (`/srv/kb/a.docx` → `a.docx`)."""
+    return _DIRS_RE.sub("", message)
+
+
 class App:
-    """State shared by every browser session: settings, the KB, the model."""
+    """State shared by every browser session: settings, the KB, the model, this server's temp folder."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.shared = Workspace(settings, read_only=settings.demo)
         self.llm = get_llm(settings)
         self.shared.searcher  # load the model and the KB now, not on the first question
+        self.run = RunFolder(settings.runtime_dir)
+        self.drafts = self.run.path / "drafts"
+        self.drafts.mkdir()
+        self.sessions = Sessions(self.shared, self.run.path / "sessions", settings.session_ttl_s)
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    @property
+    def uploads_allowed(self) -> bool:
+        return not self.settings.demo or self.settings.demo_uploads == "session"
+
+    def start(self) -> None:
+        """Start sweeping: idle session KBs and forgotten drafts are deleted while the server runs."""
+        for pattern in LEGACY_TEMP:
+            remove_older_than(Path(tempfile.gettempdir()), self.settings.session_ttl_s, pattern)
+        interval = min(60.0, max(0.5, self.settings.session_ttl_s / 4))
+        self._sweeper = threading.Thread(target=self._sweep_every, args=(interval,), name="bigan-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def _sweep_every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.sweep()
+            except OSError:  # a full or read-only disk must not stop the next sweep
+                log.exception("sweep failed")
+
+    def sweep(self) -> None:
+        self.sessions.sweep()
+        remove_older_than(self.drafts, DRAFT_TTL_S)
+
+    def close(self) -> None:
+        """Stop sweeping and remove this server's temp folder."""
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join()
+        self.run.close()
 
     def status(self) -> str:
         backend = self.shared.searcher.embedder.backend
@@ -64,31 +141,52 @@ class App:
         return f"**在线**：由 `{self.llm.model}`{where} 回答 · 检索模型 {self.settings.embedding_model}（{backend}）"
 
     def public(self, message: str) -> str:
-        """A message fit to show: in the demo, no server paths or endpoint addresses."""
-        if self.settings.demo:
-            for secret in filter(None, [self.settings.llm_base_url, str(self.shared.root.resolve()), str(self.settings.cache_dir), tempfile.gettempdir()]):
-                message = message.replace(secret, "…")
-        return message
+        """A message fit to show: no server path; in the demo, no endpoint address either."""
+        if self.settings.demo and self.settings.llm_base_url:
+            message = message.replace(self.settings.llm_base_url, "…")
+        return strip_paths(message)
 
     def workspace(self, session: dict) -> Workspace:
-        return session.get("workspace") or self.shared
+        """The KB this browser session reads: its private copy while that lives, else the shared one."""
+        return self.sessions.get(session.get("key")) or self.shared
 
     def writable(self, session: dict) -> Workspace:
         """The workspace uploads go to: the shared KB, or in the demo a private copy for this session."""
         if not self.settings.demo:
             return self.shared
-        if self.settings.demo_uploads != "session":
+        if not self.uploads_allowed:
             raise BiganError("演示版不接受上传")
-        if "workspace" not in session:
-            folder = Path(tempfile.mkdtemp(prefix="bigan-session-"))
-            session["folder"] = folder
-            session["workspace"] = Workspace.copy_of(self.shared, folder / "kb")
-        return session["workspace"]
+        return self.sessions.open(session.setdefault("key", secrets.token_hex(8)))
+
+    def export(self, title: str, text: str) -> tuple[Path, Path]:
+        """The draft as .docx and .md in a new folder under this server's drafts folder."""
+        folder = Path(tempfile.mkdtemp(dir=self.drafts))
+        stem = time.strftime("draft-%Y%m%d-%H%M%S")
+        md_path = folder / f"{stem}.md"
+        md_path.write_text(to_markdown(title, text), encoding="utf-8")
+        return to_docx(title, text, folder / f"{stem}.docx"), md_path
 
 
-def _drop_session(session: dict) -> None:
-    if session.get("folder"):
-        shutil.rmtree(session["folder"], ignore_errors=True)
+class RefuseUploads:
+    """ASGI middleware for uploads off: Gradio's upload route answers 403 and stores nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/gradio_api/upload"):
+            await PlainTextResponse("上传已关闭", status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _discard(upload: Path) -> None:
+    """Remove an uploaded temp file, and the folder Gradio made for it if that is now empty."""
+    upload.unlink(missing_ok=True)
+    try:
+        upload.parent.rmdir()
+    except OSError:
+        pass
 
 
 def citations_html(citations: list[Citation], answer: str) -> str:
@@ -106,12 +204,33 @@ def citations_html(citations: list[Citation], answer: str) -> str:
     return "\n".join(blocks)
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    app = App(settings)
-    with gr.Blocks(title="笔杆子 Bigan") as blocks:
+def eval_markdown(report: Report) -> str:
+    """The evaluation report as Markdown (scores table, then the misses), every question and passage escaped."""
+    data = report.as_dict()
+    columns = [c for c in data["overall"] if c != "n"]
+    lines = ["| kind | n | " + " | ".join(columns) + " |", "| --- " * (len(columns) + 2) + "|"]
+    rows = [*data["by_kind"].items(), ("overall", data["overall"])] if len(data["by_kind"]) > 1 else [("overall", data["overall"])]
+    for kind, scores in rows:
+        lines.append(f"| {md_text(kind)} | {scores['n']} | " + " | ".join(f"{scores[c]:.3f}" for c in columns) + " |")
+    if data["misses"]:
+        lines += ["", f"未排第一的问题（{len(data['misses'])}）："]
+        for miss in data["misses"]:
+            first = miss["first"]
+            found = f"{Path(first['source']).name} · {first['heading']} · {first['text'][:40]}…" if first else "无"
+            rank = f"排第 {miss['rank']}" if miss["rank"] else f"不在前 {max(report.k, 10)}"
+            expected = Path(miss["expected_source"]).name or "任意"
+            lines.append(f"- {md_text(miss['question'])}（应来自 {md_text(expected)}；{rank}）；排第一的是：{md_text(found)}")
+    return "\n".join(lines)
+
+
+def build_app(settings: Settings, app: App | None = None) -> gr.Blocks:
+    app = app or App(settings)
+    # Gradio's own copies (uploads, files handed out) go after a session's lifetime, as session KBs do.
+    delete_cache = (min(600, settings.session_ttl_s), settings.session_ttl_s)
+    with gr.Blocks(title="笔杆子 Bigan", delete_cache=delete_cache) as blocks:
         gr.Markdown("## 笔杆子 · 公文材料写作助手")
         status = gr.Markdown(app.status(), elem_id="status")
-        session = gr.State({}, time_to_live=settings.session_ttl_s, delete_callback=_drop_session)
+        session = gr.State({})
         history = gr.State([])
         with gr.Tabs():
             with gr.Tab("对话", id="chat-tab"):
@@ -129,11 +248,19 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
         mode = gr.Radio(list(MODES), value="问答", label="模式", elem_id="mode")
     with gr.Row(visible=False) as draft_options:
         genre = gr.Dropdown(list(GENRES), value="讲话稿", label="体裁", elem_id="genre")
-        length = gr.Number(value=None, label="篇幅（字，留空按体裁默认）", precision=0, minimum=0, elem_id="length")
-        points = gr.Textbox(label="必须写到的要点", placeholder="如：三会一课、主题党日、党员积分管理", elem_id="points")
+        # Bounds are checked in respond(), where the message can be in Chinese.
+        length = gr.Number(value=None, label="篇幅（字，留空按体裁默认）", precision=0, elem_id="length")
+        points = gr.Textbox(
+            label="必须写到的要点", placeholder="如：三会一课、主题党日、党员积分管理", max_length=settings.max_question_chars,
+            elem_id="points",
+        )
     with gr.Row():
         with gr.Column(scale=3):
-            chat = gr.Chatbot(label="对话", height=480, buttons=["copy", "copy_all"], elem_id="chat")
+            # No Markdown: answers and drafts are shown exactly as written (see chat_text).
+            chat = gr.Chatbot(
+                label="对话", height=480, buttons=["copy", "copy_all"], render_markdown=False, latex_delimiters=[],
+                elem_id="chat",
+            )
             question = gr.Textbox(
                 label="输入", placeholder="问答：输入问题；起草：输入主题与场合，如“在全市基层党建工作推进会上的讲话”",
                 max_length=settings.max_question_chars, elem_id="question", lines=2,
@@ -151,21 +278,34 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
 
     mode.change(lambda m: gr.Row(visible=m == "起草"), mode, draft_options)
 
+    def check(message: str, mode_value: str, length_value: float | None, points_value: str) -> None:
+        """The limits on a request, checked here because a client need not be the page (Gradio itself
+        holds the mode and genre to their choices)."""
+        limit = settings.max_question_chars
+        if len(message) > limit:
+            raise BiganError(f"输入过长（{len(message)} 字），请控制在 {limit} 字以内")
+        if mode_value == "起草":
+            if len(points_value) > limit:
+                raise BiganError(f"要点过长（{len(points_value)} 字），请控制在 {limit} 字以内")
+            if length_value and not MIN_DRAFT_CHARS <= length_value <= settings.max_draft_chars:
+                raise BiganError(f"篇幅应在 {MIN_DRAFT_CHARS} 到 {settings.max_draft_chars} 字之间")
+
     def respond(message: str, chat_value: list, turns: list, mode_value: str, genre_value: str,
                 length_value: float | None, points_value: str, state: dict):
         message = (message or "").strip()
+        points_value = points_value or ""
         chat_value = list(chat_value or [])
         if not message:
             yield _chat_only(chat_value, turns)
             return
-        chat_value += [{"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        shown_message = chat_text(message[: settings.max_question_chars])
+        chat_value += [{"role": "user", "content": shown_message}, {"role": "assistant", "content": ""}]
         yield _chat_only(chat_value, turns)
         try:
-            if len(message) > settings.max_question_chars:
-                raise BiganError(f"输入过长（{len(message)} 字），请控制在 {settings.max_question_chars} 字以内")
+            check(message, mode_value, length_value, points_value)
             searcher = app.workspace(state).searcher
             if mode_value == "起草":
-                req = DraftRequest(message, genre_value, int(length_value) if length_value else None, points_value or "")
+                req = DraftRequest(message, genre_value, int(length_value) if length_value else None, points_value)
                 stream = draft_stream(searcher, settings, app.llm, req)
             else:
                 stream = ask_stream(message, turns, searcher, settings, app.llm)
@@ -175,31 +315,32 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
                     result = piece
                     break
                 shown += piece
-                chat_value[-1] = {"role": "assistant", "content": shown}
+                chat_value[-1] = {"role": "assistant", "content": chat_text(shown)}
                 yield _chat_only(chat_value, turns)
         except BiganError as exc:
-            chat_value[-1] = {"role": "assistant", "content": f"出错了：{app.public(str(exc))}"}
+            chat_value[-1] = {"role": "assistant", "content": chat_text(f"出错了：{app.public(str(exc))}")}
             yield _chat_only(chat_value, turns)
             return
         if isinstance(result, Answer):
-            chat_value[-1] = {"role": "assistant", "content": result.answer}
+            chat_value[-1] = {"role": "assistant", "content": chat_text(result.answer)}
             turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": result.answer}]
             yield chat_value, turns, citations_html(result.citations, result.answer), "", gr.skip(), gr.skip()
             return
-        chat_value[-1] = {"role": "assistant", "content": result.text}
-        folder = Path(tempfile.mkdtemp(prefix="bigan-draft-"))
-        stem = time.strftime("draft-%Y%m%d-%H%M%S")
-        docx_path = to_docx(req.request, result.text, folder / f"{stem}.docx")
-        md_path = folder / f"{stem}.md"
-        md_path.write_text(to_markdown(req.request, result.text), encoding="utf-8")
-        yield (
-            chat_value, turns, citations_html(result.exemplars, result.text), "",
-            gr.DownloadButton(value=str(docx_path), visible=True), gr.DownloadButton(value=str(md_path), visible=True),
-        )
+        chat_value[-1] = {"role": "assistant", "content": chat_text(result.text)}
+        docx_path, md_path = app.export(req.request, result.text)
+        try:
+            yield (
+                chat_value, turns, citations_html(result.exemplars, result.text), "",
+                gr.DownloadButton(value=str(docx_path), visible=True), gr.DownloadButton(value=str(md_path), visible=True),
+            )
+        finally:
+            # Gradio has copied both files into its cache by the time it asks for more.
+            shutil.rmtree(docx_path.parent, ignore_errors=True)
 
     inputs = [question, chat, history, mode, genre, length, points, session]
     outputs = [chat, history, sources, question, docx_button, md_button]
-    limits = {"concurrency_limit": settings.queue_concurrency, "concurrency_id": "answer"}
+    # Answers wait on the model, not the CPU: their own, wide group, so slow ones never block the KB page or each other.
+    limits = {"concurrency_limit": settings.answer_concurrency, "concurrency_id": "answer"}
     send.click(respond, inputs, outputs, **limits)
     question.submit(respond, inputs, outputs, **limits)
 
@@ -212,6 +353,7 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
         message = chat_value[last]["content"]
         if isinstance(message, list):  # Gradio may hand content back as parts
             message = "".join(part.get("text", "") for part in message if isinstance(part, dict))
+        message = html.unescape(message)  # the chat holds it escaped (chat_text)
         answered = len(turns) >= 2 and turns[-2] == {"role": "user", "content": message}
         yield from respond(message, chat_value[:last], turns[:-2] if answered else turns, *rest)
 
@@ -229,45 +371,51 @@ def _chat_only(chat_value: list, turns: list) -> tuple:
 
 
 def _kb_tab(app: App, session: gr.State) -> tuple:
-    """Build the KB page; return the listing function and its outputs, to fill the page on load."""
+    """Build the KB page; return the listing function and its outputs, to fill the page on load.
+
+    With uploads off there is no file input at all (the upload route refuses files too, see launch).
+    """
     settings = app.settings
-    can_upload = not settings.demo or settings.demo_uploads == "session"
+    can_upload = app.uploads_allowed
     if settings.demo:
         gr.Markdown(
-            "演示版：示例知识库只读。" + ("上传的文件只进入本会话的私有副本，关闭页面后删除。" if can_upload else "上传已关闭。")
+            "演示版：示例知识库只读。" + ("上传的文件只进入本会话的私有副本，闲置一段时间后删除。" if can_upload else "上传已关闭。")
         )
-    with gr.Group(visible=can_upload):
+    if can_upload:
         files = gr.File(
-            label=f"上传文件（{'、'.join(sorted(SUPPORTED))}，可多选，单个不超过 {settings.max_upload_mb} MB）",
+            label=f"上传文件（{'、'.join(sorted(SUPPORTED))}，可多选，最多 {settings.max_upload_files} 个，"
+            f"单个不超过 {settings.max_upload_mb} MB）",
             file_count="multiple", file_types=sorted(SUPPORTED), elem_id="upload",
         )
         upload = gr.Button("上传并索引", variant="primary", elem_id="upload-button")
-        upload_result = gr.Markdown(elem_id="upload-result")
+        upload_result = gr.Markdown(elem_id="upload-result", latex_delimiters=[])
     gr.Markdown("### 文档列表")
     table = gr.Dataframe(
-        headers=["标题", "文件", "段数", "大小", "添加时间"], interactive=False, wrap=True, elem_id="documents"
+        headers=["标题", "文件", "段数", "大小", "添加时间"], datatype="str", interactive=False, wrap=True, elem_id="documents"
     )
     with gr.Row(visible=can_upload):
         chosen = gr.Dropdown(label="选择文档", choices=[], elem_id="doc-choice")
         delete = gr.Button("删除所选文档", variant="stop", elem_id="delete")
         rebuild = gr.Button("重建索引", elem_id="rebuild")
-    action_result = gr.Markdown(elem_id="action-result")
+    action_result = gr.Markdown(elem_id="action-result", latex_delimiters=[])
     gr.Markdown("### 检索测试\n输入查询，查看排序后的段落与得分，即可知道回答为何引用这些原文。")
     with gr.Row():
-        probe = gr.Textbox(label="查询", elem_id="probe", scale=4)
+        probe = gr.Textbox(label="查询", max_length=settings.max_question_chars, elem_id="probe", scale=4)
         probe_button = gr.Button("检索", elem_id="probe-button", scale=1)
     probe_table = gr.Dataframe(
-        headers=["名次", "融合得分", "向量名次", "BM25名次", "文档", "标题路径", "段落"], interactive=False, wrap=True,
-        elem_id="probe-results",
+        headers=["名次", "融合得分", "向量名次", "BM25名次", "文档", "标题路径", "段落"], datatype="str", interactive=False,
+        wrap=True, elem_id="probe-results",
     )
-    gr.Markdown(
-        "### 检索评测\n上传问题文件（JSON Lines，每行 `{\"question\": …, \"gold\": 原文片段, \"kind\": 可选}`，"
-        "或多轮 `{\"turns\": [{\"user\": …, \"gold\": …}, …]}`），查看 recall@1、recall@5、MRR@10 和未命中的问题。"
-    )
-    with gr.Row():
-        questions_file = gr.File(label="问题文件（.jsonl）", file_types=[".jsonl", ".json", ".txt"], elem_id="eval-file", scale=4)
-        eval_button = gr.Button("评测", elem_id="eval-button", scale=1)
-    eval_report = gr.Markdown(elem_id="eval-report")
+    if can_upload:
+        gr.Markdown(
+            "### 检索评测\n上传问题文件（JSON Lines，每行 `{\"question\": …, \"gold\": 原文片段, \"kind\": 可选}`，"
+            "或多轮 `{\"turns\": [{\"user\": …, \"gold\": …}, …]}`），查看 recall@1、recall@5、MRR@10 和未命中的问题。"
+            f"文件不超过 {settings.max_eval_kb} KB、{settings.max_eval_lines} 行。"
+        )
+        with gr.Row():
+            questions_file = gr.File(label="问题文件（.jsonl）", file_types=[".jsonl", ".json", ".txt"], elem_id="eval-file", scale=4)
+            eval_button = gr.Button("评测", elem_id="eval-button", scale=1)
+        eval_report = gr.Markdown(elem_id="eval-report", latex_delimiters=[])
 
     def listing(state: dict):
         rows = app.workspace(state).documents()
@@ -276,17 +424,23 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         return data, gr.Dropdown(choices=choices, value=None)
 
     def do_upload(paths: list | None, state: dict, progress=gr.Progress(track_tqdm=True)):
-        if not paths:
-            return "请先选择文件。", *listing(state), None
+        uploads = [Path(p) for p in paths or []]
         try:
+            if not uploads:
+                return "请先选择文件。", *listing(state), None
+            if len(uploads) > settings.max_upload_files:
+                return f"一次最多上传 {settings.max_upload_files} 个文件，本次 {len(uploads)} 个。", *listing(state), None
             progress(0, desc="索引中…")
-            report = app.writable(state).add_files([Path(p) for p in paths], progress=True)
+            report = app.writable(state).add_files(uploads, progress=True)
         except BiganError as exc:
-            return f"出错了：{app.public(str(exc))}", *listing(state), None
-        lines = [f"- 新增：{Path(s).name}" for s in report.added]
-        lines += [f"- 更新：{Path(s).name}" for s in report.updated]
-        lines += [f"- 未变：{Path(s).name}" for s in report.unchanged]
-        lines += [f"- **失败：{Path(s).name}**：{app.public(reason)}" for s, reason in report.failed]
+            return f"出错了：{md_text(app.public(str(exc)))}", *listing(state), None
+        finally:
+            for upload_file in uploads:  # indexed or refused, Gradio's temp copy has done its job
+                _discard(upload_file)
+        lines = [f"- 新增：{md_text(Path(s).name)}" for s in report.added]
+        lines += [f"- 更新：{md_text(Path(s).name)}" for s in report.updated]
+        lines += [f"- 未变：{md_text(Path(s).name)}" for s in report.unchanged]
+        lines += [f"- **失败：{md_text(Path(s).name)}**：{md_text(app.public(reason))}" for s, reason in report.failed]
         summary = f"知识库现有 {report.sections} 段，本次嵌入 {report.embedded} 段。"
         return "\n".join(lines) + "\n\n" + summary, *listing(state), None
 
@@ -296,20 +450,25 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         try:
             report = app.writable(state).delete(doc_id)
         except BiganError as exc:
-            return f"出错了：{app.public(str(exc))}", *listing(state)
-        return f"已删除：{'、'.join(Path(s).name for s in report.removed)}", *listing(state)
+            return f"出错了：{md_text(app.public(str(exc)))}", *listing(state)
+        return f"已删除：{'、'.join(md_text(Path(s).name) for s in report.removed)}", *listing(state)
 
     def do_rebuild(state: dict, progress=gr.Progress(track_tqdm=True)):
         try:
             progress(0, desc="重建中…")
             report = app.writable(state).rebuild(progress=True)
         except BiganError as exc:
-            return f"出错了：{app.public(str(exc))}", *listing(state)
+            return f"出错了：{md_text(app.public(str(exc)))}", *listing(state)
         return f"已重建：{report.sections} 段，重新嵌入 {report.embedded} 段。", *listing(state)
 
     def do_probe(query: str, state: dict):
+        query = (query or "").strip()
         try:
-            hits = app.workspace(state).search(query or "", 10)
+            if not query:
+                raise BiganError("请输入查询")
+            if len(query) > settings.max_question_chars:
+                raise BiganError(f"查询过长（{len(query)} 字），请控制在 {settings.max_question_chars} 字以内")
+            hits = app.workspace(state).search(query, 10)
         except BiganError as exc:
             return [[0, 0.0, None, None, "", "", f"出错了：{app.public(str(exc))}"]]
         return [
@@ -319,38 +478,77 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
 
     def do_eval(path: str | None, state: dict):
         if not path:
-            return "请先上传问题文件。"
+            return "请先上传问题文件。", None
+        file = Path(path)
         try:
-            items = load_items(Path(path))
+            _check_eval_file(file, settings)
+            items = load_items(file)
             report = evaluate_items(app.workspace(state).searcher, items, 10, app.llm)
         except BiganError as exc:
-            return f"出错了：{app.public(str(exc)).replace(str(Path(path)), Path(path).name)}"
-        return report.as_text().replace("\nmisses", "\n\nmisses")
+            return f"出错了：{md_text(app.public(str(exc)))}", None
+        finally:
+            _discard(file)
+        return eval_markdown(report), None
 
-    eval_button.click(do_eval, [questions_file, session], eval_report, concurrency_limit=1, concurrency_id="eval")
-    writes = {"concurrency_limit": 1, "concurrency_id": "kb-write"}
-    upload.click(do_upload, [files, session], [upload_result, table, chosen, files], **writes)
-    delete.click(do_delete, [chosen, session], [action_result, table, chosen], **writes)
-    rebuild.click(do_rebuild, [session], [action_result, table, chosen], **writes)
-    probe_button.click(do_probe, [probe, session], probe_table)
-    probe.submit(do_probe, [probe, session], probe_table)
+    if can_upload:
+        eval_button.click(do_eval, [questions_file, session], [eval_report, questions_file], concurrency_limit=1, concurrency_id="eval")
+        writes = {"concurrency_limit": 1, "concurrency_id": "kb-write"}
+        upload.click(do_upload, [files, session], [upload_result, table, chosen, files], **writes)
+        delete.click(do_delete, [chosen, session], [action_result, table, chosen], **writes)
+        rebuild.click(do_rebuild, [session], [action_result, table, chosen], **writes)
+    reads = {"concurrency_limit": settings.queue_concurrency, "concurrency_id": "kb-read"}
+    probe_button.click(do_probe, [probe, session], probe_table, **reads)
+    probe.submit(do_probe, [probe, session], probe_table, **reads)
     return listing, [table, chosen]
+
+
+def _check_eval_file(file: Path, settings: Settings) -> None:
+    """The web app's limits on a question file (the command line reads any size)."""
+    if not file.is_file():
+        raise BiganError("问题文件已不在服务器上，请重新上传")
+    if file.stat().st_size > settings.max_eval_kb * 1024:
+        raise BiganError(f"问题文件过大（{file.stat().st_size // 1024} KB），请控制在 {settings.max_eval_kb} KB 以内")
+    with open(file, "rb") as f:
+        lines = sum(1 for _ in f)
+    if lines > settings.max_eval_lines:
+        raise BiganError(f"问题文件过长（{lines} 行），请控制在 {settings.max_eval_lines} 行以内")
 
 
 def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
-def launch(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool = False) -> None:
-    blocks = build_app(settings)
+def launch(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool = False,
+           block: bool = True) -> gr.Blocks:
+    """Serve the app; with `block` False, return once it listens (the caller closes it)."""
+    app = App(settings)
+    # Gradio's uploads and handed-out copies go in this server's own folder, removed with it (or by the
+    # next start if this process dies), and the paths in its file responses say nothing about this host.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(app.run.path / "gradio"))
+    blocks = build_app(settings, app)
     blocks.queue(default_concurrency_limit=settings.queue_concurrency, max_size=64)
+
+    @asynccontextmanager
+    async def lifespan(_) -> AsyncIterator[None]:
+        app.start()
+        try:
+            yield
+        finally:
+            app.close()
+
     blocks.launch(
         server_name=host or settings.server_host,
         server_port=port or settings.server_port,
         max_file_size=f"{settings.max_upload_mb}mb",
+        # Gradio runs at most this many events at once, whatever each group allows.
+        max_threads=settings.answer_concurrency + settings.queue_concurrency + 8,
+        allowed_paths=[str(app.drafts)],
+        app_kwargs={"lifespan": lifespan, "middleware": [] if app.uploads_allowed else [Middleware(RefuseUploads)]},
         show_error=False,
         ssr_mode=False,
         inbrowser=open_browser,
+        prevent_thread_lock=not block,
         theme=THEME,
         css=CSS,
     )
+    return blocks

@@ -1,10 +1,13 @@
 """The web app's logic without a browser: status line, demo limits, citation rendering."""
+import re
+
 import gradio as gr
 import pytest
 
 from assistant.answer import Citation
 from assistant.errors import BiganError
-from assistant.ui import App, build_app, citations_html
+from assistant.evaluate import Report
+from assistant.ui import App, build_app, chat_text, citations_html, eval_markdown, md_text, strip_paths
 
 from .conftest import llm_settings, make_settings
 
@@ -28,8 +31,9 @@ def test_demo_uploads_go_to_a_session_copy(sample_kb_dir):
     session: dict = {}
     private = app.writable(session)
     assert private is not app.shared and app.workspace(session) is private and app.writable(session) is private
-    assert session["folder"].exists() and not private.root.is_relative_to(sample_kb_dir)
-    with pytest.raises(BiganError, match="read-only"):
+    assert private.root.exists() and private.root.is_relative_to(app.run.path) and not private.root.is_relative_to(sample_kb_dir)
+    assert app.workspace({}) is app.shared  # another session reads the shared KB
+    with pytest.raises(BiganError, match="只读"):
         app.shared.add_files([])
     off = App(make_settings(sample_kb_dir, demo=True, demo_uploads="off"))
     with pytest.raises(BiganError, match="不接受上传"):
@@ -46,3 +50,33 @@ def test_citations_are_escaped_and_the_used_sentences_marked():
 
 def test_the_app_builds(sample_kb_dir):
     assert isinstance(build_app(make_settings(sample_kb_dir)), gr.Blocks)
+
+
+EVIL = '<img src=x onerror="alert(1)"> <script>alert(2)</script> **粗** [链](http://e.x/) ![图](http://e.x/i.png) $$x$$ a&amp;b'
+
+
+def test_document_text_is_shown_as_text_never_markup():
+    shown = md_text(EVIL)
+    assert re.sub(r"\\(.)", r"\1", shown) == EVIL  # what the reader sees is exactly the text
+    assert not re.search(r"(?<!\\)[<>*\[\]()!$&:]", shown)  # no mark left for Markdown, HTML or an autolink
+    assert "<" not in chat_text(EVIL) and "&lt;img" in chat_text(EVIL)
+    c = Citation(1, "/srv/kb/<img src=x onerror=alert(3)>.txt", EVIL, EVIL, EVIL + "。要压实责任。")
+    panel = citations_html([c], "要压实责任[1]")
+    assert "<img" not in panel and "<script" not in panel and panel.count("&lt;img") == 4
+
+    report = Report(10)
+    report.by_kind[EVIL].add(None)
+    report.overall.add(None)
+    report.misses.append({"question": EVIL, "expected_source": EVIL, "rank": None,
+                          "first": {"source": f"/srv/{EVIL}", "heading": EVIL, "text": EVIL}})
+    markdown = eval_markdown(report)
+    assert not re.search(r"(?<!\\)[<>*\[\]!$]", markdown)  # every mark in the texts is escaped
+    assert "| overall | 1 |" in markdown and "不在前 10" in markdown
+
+
+def test_messages_never_show_a_server_folder():
+    assert strip_paths("无法读取 /tmp/gradio/ab12/坏文件.docx：不是有效的 docx") == "无法读取 坏文件.docx：不是有效的 docx"
+    assert strip_paths("no knowledge base in /srv/bigan/index; build one") == "no knowledge base in index; build one"
+    assert strip_paths("~/corpus/a.txt:3: not valid JSON") == "a.txt:3: not valid JSON"
+    kept = "连不上 http://127.0.0.1:11434/v1 ，党组/党委各 1/3"
+    assert strip_paths(kept) == kept
