@@ -76,11 +76,36 @@ def test_index_reports_and_continues(tmp_path):
     (folder / "speech.txt").write_bytes((CORPUS / "004_1cbbaef2f0fcc76e.txt").read_bytes())
     (folder / "bad.docx").write_bytes(b"garbage")
     result = bigan("index", str(folder), kb_dir=tmp_path / "kb")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the good file went in; the run still says something failed
     assert "added 1, updated 0, removed 0, unchanged 0, failed 1" in result.stdout
-    assert "bad.docx" in result.stderr and "Traceback" not in result.stderr
+    assert "bad.docx" in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
     again = bigan("index", str(folder), kb_dir=tmp_path / "kb")
     assert "added 0, updated 0, removed 0, unchanged 1, failed 1" in again.stdout
+    (folder / "bad.docx").unlink()
+    assert bigan("index", str(folder), kb_dir=tmp_path / "kb").returncode == 0
+
+
+def test_docs_show_and_remove(tmp_path, corpus_copy):
+    kb = tmp_path / "kb"
+    assert bigan("index", str(corpus_copy), kb_dir=kb).returncode == 0
+    docs = json.loads(bigan("docs", "--json", kb_dir=kb).stdout)
+    assert sorted(d["title"] for d in docs) == ["在X系统党建工作座谈会上的讲话", "经验材料：以党建引领XX事业高质量发展"]
+    assert all({"source", "title", "sections", "chars", "added", "id"} <= d.keys() and d["sections"] > 0 for d in docs)
+    speech = next(d for d in docs if d["source"].endswith("000_d6b92f23921d179d.txt"))
+
+    for ref in ("000_d6b92f23921d179d.txt", speech["source"], speech["id"]):
+        shown = json.loads(bigan("show", ref, "--json", kb_dir=kb).stdout)
+        assert len(shown["sections"]) == speech["sections"]
+    assert shown["sections"][1]["heading_path"][0] == "一、紧扣标准要求，务求党建达标"
+    assert all("page" not in s for s in shown["sections"])  # a text file has no pages
+    assert "一、紧扣标准要求" in bigan("show", "000_d6b92f23921d179d.txt", kb_dir=kb).stdout
+
+    assert_one_line_error(bigan("remove", "nothing.txt", speech["id"], kb_dir=kb), "nothing.txt")
+    assert len(json.loads(bigan("docs", "--json", kb_dir=kb).stdout)) == 2  # an unknown name removes nothing
+    assert bigan("remove", speech["id"], kb_dir=kb).returncode == 0
+    assert [d["id"] for d in json.loads(bigan("docs", "--json", kb_dir=kb).stdout)] != [speech["id"]]
+    hits = json.loads(bigan("search", "党建达标", "-k", "5", "--json", kb_dir=kb).stdout)
+    assert all(h["doc_id"] != speech["id"] for h in hits)
 
 
 def test_shell_answers_queries(sample_kb_dir):
