@@ -6,6 +6,7 @@ page go to tests/artifacts/.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -314,3 +315,39 @@ def test_retrieval_evaluation_from_the_kb_page(page, offline_app, tmp_path):
     expect(report).to_contain_text("今年高考分数线")  # listed among the misses
     assert "recall@1" in report.inner_text()
     page.screenshot(path=str(ARTIFACTS / "kb-eval.png"), full_page=True)
+
+
+HOSTILE = (
+    '<img src=x class="xss-probe" onerror="window.__xss=1">关于治理机关食堂餐饮浪费的通知<b class="xss-probe">粗</b>\n'
+    '一、<img src=x class="xss-probe" onerror="window.__xss=2">机关食堂餐饮浪费治理\n'
+    '各单位要把机关食堂餐饮浪费治理摆上日程<script>window.__xss=3</script>，**按需取餐**，'
+    '[光盘行动](http://example.invalid/)，![图](http://example.invalid/i.png)，$$x^2$$。\n'
+)
+
+
+def test_markup_in_a_document_stays_text(page, offline_app, tmp_path):
+    """A document carrying HTML and Markdown: every page that shows its text shows it as text."""
+    hostile = tmp_path / "餐饮浪费<img src=x class=xss-probe onerror=window.__xss=4>.txt"
+    hostile.write_text(HOSTILE, encoding="utf-8")
+    page.goto(offline_app)
+    page.get_by_role("tab", name="知识库").click()
+    page.locator("#upload input[type=file]").set_input_files(str(hostile))
+    page.wait_for_timeout(1000)
+    page.click("#upload-button")
+    expect(page.locator("#upload-result")).to_contain_text("新增：", timeout=120_000)
+    expect(page.locator("#documents")).to_contain_text("餐饮浪费")
+    page.locator("#doc-choice input").click()
+    expect(page.get_by_role("option", name=re.compile("餐饮浪费"))).to_be_visible()
+    page.keyboard.press("Escape")
+    assert "餐饮浪费" in _probe(page, "机关食堂餐饮浪费治理")
+    page.screenshot(path=str(ARTIFACTS / "kb-hostile.png"), full_page=True)
+
+    page.get_by_role("tab", name="对话").click()
+    _ask(page, "机关食堂餐饮浪费治理怎么摆上日程？")
+    expect(page.locator("#sources details").first).to_be_visible(timeout=60_000)
+    page.locator("#sources details summary").first.click()
+    expect(page.locator("#sources")).to_contain_text("<img src=x")  # the markup is there, as text
+    page.screenshot(path=str(ARTIFACTS / "chat-hostile.png"), full_page=True)
+    assert page.evaluate("window.__xss") is None  # no script or handler from the document ran
+    assert page.locator(".xss-probe").count() == 0  # no element from the document was created
+    assert page.locator("#chat strong, #chat a[href*='example.invalid'], #chat img[src*='example.invalid']").count() == 0
