@@ -26,7 +26,7 @@ from .components.embedding import choose_backend, get_embedder, resolve_model, t
 from .config import Settings
 from .errors import BiganError, KBMissingError
 from .ingest.clean import clean_text, front_matter
-from .ingest.loaders import LoadError, load_document
+from .ingest.loaders import READER_VERSION, LoadError, load_document
 from .ingest.sections import Section, split_sections
 from .text.chinese import to_simplified
 from .text.segment import add_terms, coined_terms, tokenize
@@ -253,7 +253,7 @@ def _update_documents(
             report.failed.append((source, f"cannot read file: {exc.strerror or exc}"))
             continue
         sha = hashlib.sha256(data).hexdigest()
-        if doc_id in docs and docs[doc_id]["sha256"] == sha:
+        if doc_id in docs and docs[doc_id]["sha256"] == sha and docs[doc_id].get("reader") == READER_VERSION:
             report.unchanged.append(source)
             continue
         try:
@@ -269,7 +269,7 @@ def _update_documents(
         added = docs.get(doc_id, {}).get("added", now)
         docs[doc_id] = {
             "source": source, "name": path.name, "sha256": sha, "size": len(data), "added": added, "updated": now,
-            "format_title": loaded.title,
+            "format_title": loaded.title, "reader": READER_VERSION,
         }
         texts[doc_id] = loaded.text
     return docs, texts

@@ -35,7 +35,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(kb_dir=Path(args.kb or tmp))
         started = time.perf_counter()
-        report = build(settings.kb_dir, settings, add=[Path(args.docs)])
+        files = [p for p in sorted(Path(args.docs).iterdir()) if p.name != "SOURCES.md"]  # the folder's README, not a document
+        report = build(settings.kb_dir, settings, add=files)
         build_s = time.perf_counter() - started
         kb = KnowledgeBase.load(settings.kb_dir)
         chars = sum(len(s.text) for s in kb.sections)

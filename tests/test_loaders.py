@@ -53,7 +53,7 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
     path = tmp_path / "report.docx"
     document.save(path)
     text = load_text(path)
-    assert text.index("关于加强") < text.index("机关支部 | 42") < text.index("一、基本情况")
+    assert text.index("关于加强") < text.index("机关支部\t42") < text.index("一、基本情况")
 
 
 def _pdf_with_text(words: str) -> bytes:
@@ -206,7 +206,7 @@ def test_html_structure_numbers_and_tables(tmp_path):
     lines = text.split("\n")
     assert "一、综合" in lines and "（一）农业" in lines
     assert "全年生产总值同比增长12.5%，规模以上工业增加值稳步提高。" in lines
-    assert "产品名称 | 产量" in lines and "饮料酒 | 15767" in lines
+    assert "产品名称\t产量" in lines and "饮料酒\t15767" in lines
 
 
 def test_html_in_gbk_with_a_declared_charset(tmp_path):
@@ -231,7 +231,7 @@ def test_csv_long_cell_is_the_body_and_title_column_the_title(tmp_path):
 def test_csv_table_rows_become_lines(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("单位,党员人数\n机关一支部,42\n机关二支部,37\n", encoding="utf-8")
-    assert load_text(path).split("\n") == ["单位 | 党员人数", "机关一支部 | 42", "机关二支部 | 37"]
+    assert load_text(path).split("\n") == ["单位\t党员人数", "机关一支部\t42", "机关二支部\t37"]
 
 
 def test_pdf_pages_are_separated_by_form_feeds(tmp_path):
@@ -317,7 +317,7 @@ def test_every_real_document_loads(realdocs):
 
 def test_real_documents_keep_their_structure(realdocs):
     wanzai = realdocs["万载县2015年国民经济和社会发展统计公报.html"].text.split("\n")
-    assert "一、综合" in wanzai and "十二、人口与人民生活" in wanzai and "饮料酒 | 千升 | 15767 | 18.64" in wanzai
+    assert "一、综合" in wanzai and "十二、人口与人民生活" in wanzai and "饮料酒\t千升\t15767\t18.64" in wanzai
     assert not any(chrome in line for line in wanzai for chrome in ("网站标识码", "扫一扫", "当前位置", "无障碍"))
     yichun = realdocs["宜春市2022年国民经济和社会发展统计公报 _ 中国宜春.html"].text
     assert "索引号" not in yichun and "访问量" not in yichun

@@ -145,7 +145,7 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     A text is hard-wrapped when many of its lines share one length; then a line of about that length
     that does not end a sentence continues on the next, unless the next starts a heading.
     """
-    long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN]
+    long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN and "\t" not in line]
     if not long:
         return lines
     width = Counter(long).most_common(1)[0][0]
@@ -154,8 +154,8 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     joined: list[tuple[str, int]] = []
     last = ""  # the last physical line of the paragraph being joined
     for line, page in lines:
-        if (joined and len(last) >= width - 2 and last[-1] not in _SENTENCE_PUNCT + "：:"
-                and not is_heading_line(line) and not is_salutation(line)):
+        if (joined and len(last) >= width - 2 and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
+                and not is_heading_line(line) and not is_salutation(line)):  # table rows (tab-separated) stand alone
             joined[-1] = (joined[-1][0] + line, joined[-1][1])
         else:
             joined.append((line, page))

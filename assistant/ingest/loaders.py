@@ -14,8 +14,10 @@ from .formats.base import PAGE_BREAK, LoadedDoc, LoadError
 from .formats.text import decode_bytes
 from .sandbox import run_limited
 
-__all__ = ["PAGE_BREAK", "SUPPORTED", "LoadError", "LoadedDoc", "decode_bytes", "load_document", "load_text"]
+__all__ = ["PAGE_BREAK", "READER_VERSION", "SUPPORTED", "LoadError", "LoadedDoc", "decode_bytes", "load_document", "load_text"]
 
+# Raised whenever a reader's output changes, so the knowledge base reads its files again.
+READER_VERSION = 2
 SUPPORTED = {".txt", ".md", ".docx", ".doc", ".wps", ".pdf", ".html", ".htm", ".csv"}
 
 

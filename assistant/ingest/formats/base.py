@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from ...errors import BiganError
 
 PAGE_BREAK = "\f"
+# Between the cells of a table row: whitespace, so a row reads and matches like the words it holds.
+CELL_SEP = "\t"
 
 
 class LoadError(BiganError):

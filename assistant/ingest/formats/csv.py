@@ -9,7 +9,7 @@ import csv
 import io
 
 from .. import limits
-from .base import LoadedDoc, LoadError
+from .base import CELL_SEP, LoadedDoc, LoadError
 from .text import check_language, decode_bytes, normalise_newlines
 
 _TITLE_COLUMNS = {"title", "标题", "文章标题", "题目", "name", "名称", "文件名称"}
@@ -34,7 +34,7 @@ def read_csv(data: bytes) -> LoadedDoc:
     data_rows = rows[1:] if title_column is not None or _looks_like_header(rows) else rows
     long_columns = sorted({i for row in data_rows for i, cell in enumerate(row) if "\n" in cell.strip() or len(cell) >= _LONG_CELL})
     if not long_columns:
-        body = "\n".join(" | ".join(cell.strip() for cell in row if cell.strip()) for row in rows)
+        body = "\n".join(CELL_SEP.join(cell.strip() for cell in row if cell.strip()) for row in rows)
         check_language(body)
         return LoadedDoc(text=body)
     parts: list[str] = []

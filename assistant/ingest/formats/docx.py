@@ -17,7 +17,7 @@ from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from ..limits import check_zip, read_member
-from .base import LoadedDoc, LoadError
+from .base import CELL_SEP, LoadedDoc, LoadError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _INVALID = "不是有效的 .docx 文件（可能已损坏）"
@@ -102,7 +102,7 @@ def _content(document) -> LoadedDoc:
         elif block.tag == f"{_W}tbl":
             for row in Table(block, document).rows:
                 cells = [cell.text.strip() for cell in row.cells]
-                lines.append(" | ".join(dict.fromkeys(c for c in cells if c)))
+                lines.append(CELL_SEP.join(dict.fromkeys(c for c in cells if c)))
     styled = [p for p in candidates if _style_name(p) in _TITLE_STYLES][:1]
     if not styled:
         styled = _centred_heading(candidates)

@@ -3,7 +3,7 @@
 trafilatura finds the main content (it kept 公文 headings, paragraphs and table rows and dropped
 menus, metadata blocks and footers on the sample pages better than readability-lxml, which keeps
 no line structure). Hand-written around it: decoding Chinese pages, whitespace between inline
-tags that splits numbers and words, table rows as "a | b" lines, the title, and pages nested
+tags that splits numbers and words, table rows as tab-separated lines, the title, and pages nested
 deeper than libxml2 builds a tree for.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from .base import LoadedDoc, LoadError
+from .base import CELL_SEP, LoadedDoc, LoadError
 from .text import NOT_TEXT, check_language, decode_bytes, normalise_newlines
 
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
@@ -114,7 +114,7 @@ def _render(body: etree._Element) -> list[str]:
         if block.tag == "table":
             for row in block.iter("row"):
                 cells = [_one_line(_block_text(cell)) for cell in row.iter("cell")]
-                lines.append(" | ".join(dict.fromkeys(c for c in cells if c)))
+                lines.append(CELL_SEP.join(dict.fromkeys(c for c in cells if c)))
         elif block.tag == "list":
             lines.extend(_block_text(item).strip() for item in block.iter("item"))
         else:
