@@ -1,11 +1,13 @@
 """Embedding backends side by side in one run: throughput, query latency, recall, distance from the CPU's limit.
 
-    .venv/bin/python bench/bench_embed.py [--kb index] [--repeat 3]
+    .venv/bin/python bench/bench_embed.py [--kb index] [--repeat 3] [--onnx-dir DIR ...]
 
 Every backend, each in a fresh process, embeds the same sections of the built KB (`make kb`) and
 answers the dev set with the same BM25 index and fusion; only the vectors differ. Matryoshka
-truncation (512/256/128) is scored for each backend. The arithmetic limit is measured, not looked up: the
-best GEMM rate torch reaches on this machine in fp32, bf16 and int8 (common.gemm_peak).
+truncation (512/256/128) is scored for each backend. `--onnx-dir` adds another int8 export (say an
+older one) as a row of its own; cosine to fp32 is given as the mean and the worst section. The
+arithmetic limit is measured, not looked up: the best GEMM rate torch reaches on this machine in
+fp32, bf16 and int8 (common.gemm_peak).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def searcher_with(kb: KnowledgeBase, vectors: np.ndarray, embedder, settings: Se
     return Searcher(KnowledgeBase(kb.folder, kb.manifest, kb.sections, index, kb.bm25), embedder, settings)
 
 
-def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> None:
+def measure(name: str, onnx_dir: Path | None, kb_dir: Path, devset: Path, repeat: int, out: Path) -> None:
     """One backend in this process: embed every section, time the query path, score the dev set."""
     settings = Settings(kb_dir=kb_dir)
     kb = KnowledgeBase.load(kb_dir)
@@ -46,7 +48,6 @@ def measure(name: str, kb_dir: Path, devset: Path, repeat: int, out: Path) -> No
     questions = [item["question"] for item in question_items(items)]
     source, fingerprint = resolve_model(settings)
     t = time.perf_counter()
-    onnx_dir = exported_dir(settings.cache_dir, fingerprint) if name == "onnx-int8" else None
     embedder = load_embedder(source, fingerprint, name, onnx_dir, settings.embedding_batch_size)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -81,31 +82,39 @@ def main() -> None:
     parser.add_argument("--devset", default=str(DEVSET))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--gemm-size", type=int, default=2048, help="matrix size for the measured arithmetic peak")
+    parser.add_argument("--onnx-dir", action="append", default=[], help="another int8 export folder to compare")
     parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--backend-dir", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
-        measure(args.backend, Path(args.kb), Path(args.devset), args.repeat, Path(args.out))
+        onnx_dir = Path(args.backend_dir) if args.backend_dir else None
+        measure(args.backend, onnx_dir, Path(args.kb), Path(args.devset), args.repeat, Path(args.out))
         return
 
     settings = Settings(kb_dir=Path(args.kb))
     kb = KnowledgeBase.load(settings.kb_dir)
     source, fingerprint = resolve_model(settings)
-    backends = ["torch-fp32", "torch-bf16"]
-    if is_exported(exported_dir(settings.cache_dir, fingerprint)):
-        backends.append("onnx-int8")
+    # (label, backend, ONNX folder)
+    runs: list[tuple[str, str, Path | None]] = [("torch-fp32", "torch-fp32", None), ("torch-bf16", "torch-bf16", None)]
+    current = exported_dir(settings.cache_dir, fingerprint)
+    if is_exported(current):
+        runs.append(("onnx-int8", "onnx-int8", current))
     else:
         print("onnx-int8 skipped: run `bigan model optimize` first")
+    runs += [(f"onnx-int8 ({Path(d).name})", "onnx-int8", Path(d)) for d in args.onnx_dir]
 
     # Each backend runs in a process of its own, as in use: torch's idle OpenMP threads slow ONNX Runtime down.
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in backends:
-            out = Path(tmp) / f"{name}.json"
-            command = [sys.executable, __file__, "--backend", name, "--out", str(out), "--kb", args.kb,
+        for i, (label, backend, onnx_dir) in enumerate(runs):
+            out = Path(tmp) / f"{i}.json"
+            command = [sys.executable, __file__, "--backend", backend, "--out", str(out), "--kb", args.kb,
                        "--devset", args.devset, "--repeat", str(args.repeat)]
+            if onnx_dir is not None:
+                command += ["--backend-dir", str(onnx_dir)]
             subprocess.run(command, check=True)
-            results[name] = json.loads(out.read_text()) | {"vectors": np.load(out.with_suffix(".npy"))}
+            results[label] = json.loads(out.read_text()) | {"vectors": np.load(out.with_suffix(".npy")), "backend": backend}
 
     fp32 = results["torch-fp32"]
     tokens, n = fp32["tokens"], len(kb.sections)
@@ -118,16 +127,16 @@ def main() -> None:
         f"int8 {gemm['int8']:.0f} GOP/s"
     )
     print()
-    print("| backend | load s | sections/s | tokens/s | speed-up vs fp32 | achieved GFLOP/s | of the GEMM peak in its precision | mean cos vs fp32 | query p50 ms | search p50 / p95 ms | R@1 | R@5 | MRR@10 | peak RSS MB |")
+    print("| backend | load s | sections/s | tokens/s | speed-up vs fp32 | achieved GFLOP/s | of the GEMM peak in its precision | cos vs fp32 mean / min | query p50 ms | search p50 / p95 ms | R@1 | R@5 | MRR@10 | peak RSS MB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, r in results.items():
         achieved = per_token * tokens / r["embed_s"] / 1e9
-        cosine = float(np.mean(np.sum(r["vectors"] * fp32["vectors"], axis=1)))
+        cosines = np.sum(r["vectors"] * fp32["vectors"], axis=1)
         q = r["quality"]["0"]
         print(
             f"| {name} | {r['load_s']:.1f} | {n / r['embed_s']:.2f} | {tokens / r['embed_s']:.0f} | "
-            f"{fp32['embed_s'] / r['embed_s']:.2f}× | {achieved:.0f} | {achieved / gemm[PRECISION[name]]:.0%} | "
-            f"{cosine:.4f} | {statistics.median(r['query_ms']):.1f} | "
+            f"{fp32['embed_s'] / r['embed_s']:.2f}× | {achieved:.0f} | {achieved / gemm[PRECISION[r['backend']]]:.0%} | "
+            f"{cosines.mean():.4f} / {cosines.min():.4f} | {statistics.median(r['query_ms']):.1f} | "
             f"{statistics.median(r['search_ms']):.1f} / {percentile(r['search_ms'], 0.95):.1f} | "
             f"{q['recall@1']:.3f} | {q['recall@5']:.3f} | {q['mrr@10']:.3f} | {r['peak_rss_mb']:.0f} |"
         )

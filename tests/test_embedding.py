@@ -5,7 +5,7 @@ from assistant.components import embedding
 from assistant.components.embedding import (
     OnnxEmbedder, TorchEmbedder, choose_backend, get_embedder, normalise, resolve_model, truncate,
 )
-from assistant.components.onnx_export import exported_dir
+from assistant.components.onnx_export import MAX_INT8_WEIGHT, MODEL_FILE, exported_dir
 from assistant.errors import BiganError, ModelMissingError
 from assistant.kb import KnowledgeBase, build, embed_text
 from assistant.retrieve import Searcher
@@ -54,12 +54,30 @@ def test_backends_agree_with_fp32(sample_kb, tmp_path):
         assert vectors.shape == reference.shape and vectors.dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
         cosines = np.sum(vectors * reference, axis=1)
-        assert cosines.min() > 0.9
+        # Every section, not the mean: one bad vector is a document retrieval misses.
+        assert cosines.min() >= 0.97, np.round(cosines, 4)
         # Each section is still its own nearest neighbour among the fp32 vectors.
         assert (np.argmax(vectors @ reference.T, axis=1) == np.arange(len(texts))).all()
     # A text's vector does not depend on what it is encoded with: the KB reuses vectors by text.
     one_by_one = np.vstack([int8.encode_documents([t]) for t in texts[:4]])
     assert np.allclose(one_by_one, int8.encode_documents(texts[:4]), atol=1e-5)
+
+
+def test_int8_weights_cannot_saturate_on_cpus_without_vnni(tmp_path):
+    """The guard for CPUs this suite does not run on: without VNNI, ONNX Runtime sums pairs of u8*s8
+    products in a saturating int16 (vpmaddubsw), so 2 * 255 * max|w| must stay below 32768."""
+    import onnx
+    from onnx import numpy_helper
+
+    settings = make_settings(tmp_path)
+    graph = onnx.load(str(exported_dir(settings.cache_dir, resolve_model(settings)[1]) / MODEL_FILE)).graph
+    weights = {init.name: init for init in graph.initializer}
+    matmuls = [node for node in graph.node if node.op_type == "MatMulInteger"]
+    assert matmuls
+    for node in matmuls:
+        assert weights[node.input[1]].data_type == onnx.TensorProto.INT8
+        assert np.abs(numpy_helper.to_array(weights[node.input[1]]).astype(np.int32)).max() <= MAX_INT8_WEIGHT, node.name
+    assert 2 * 255 * MAX_INT8_WEIGHT <= np.iinfo(np.int16).max
 
 
 def test_matryoshka_kb_searches_with_truncated_queries(tmp_path, corpus_copy):

@@ -157,6 +157,8 @@ class TorchEmbedder(Embedder):
 class OnnxEmbedder(Embedder):
     """The int8 ONNX export (see onnx_export.py) on ONNX Runtime; needs neither torch nor the fp32 weights.
 
+    Its 7-bit weights give the same vectors whichever int8 kernel the CPU gets (VNNI or not).
+
     Texts go through one at a time. Dynamic quantisation scales activations over the whole input,
     so in a batch the padding and the other texts change a vector (cosine 0.98 to itself alone);
     one by one, a text always gets the same vector, which the KB's reuse of vectors relies on,
