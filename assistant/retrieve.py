@@ -88,7 +88,8 @@ class DocumentNames:
         if best <= 0:
             return dict.fromkeys(self.tokens, 0.0)
         # Covering a short, common name ("工作报告") says less than covering a long, specific one.
-        return {d: matched[d] / best * matched[d] / sum(self.idf[t] for t in self.tokens[d]) for d in self.tokens}
+        totals = {d: sum(self.idf[t] for t in tokens) for d, tokens in self.tokens.items()}
+        return {d: matched[d] / best * matched[d] / totals[d] if totals[d] > 0 else 0.0 for d in self.tokens}
 
 
 _CN_DIGITS = "零一二三四五六七八九"

@@ -37,7 +37,7 @@ def test_search_json(sample_kb_dir):
 
 def test_search_batch_keeps_order(sample_kb_dir, tmp_path):
     queries = tmp_path / "queries.txt"
-    queries.write_text("疫情防控期间派出多少支突击队\n\n三級責任抓目標\n机关党委配齐了几名党务干部\n", encoding="utf-8")
+    queries.write_text("疫情防控期间派出多少支突击队\n\n三級責任抓目標\n书记交流讲党课\n", encoding="utf-8")
     result = bigan("search", "--batch", str(queries), "-k", "2", "--json", kb_dir=sample_kb_dir)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -45,7 +45,7 @@ def test_search_batch_keeps_order(sample_kb_dir, tmp_path):
     batches = [json.loads(line) for line in lines]
     assert all(len(b) == 2 for b in batches)
     assert batches[0][0]["source"] == "001_58fd5961e537d1e9.txt"
-    assert batches[1][0]["source"] == batches[2][0]["source"] == "004_1cbbaef2f0fcc76e.txt"
+    assert batches[1][0]["source"] == "004_1cbbaef2f0fcc76e.txt" and batches[2][0]["source"] == "003_5b479df242e3a196.txt"
 
 
 def test_search_plain_output(sample_kb_dir):

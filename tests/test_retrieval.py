@@ -5,6 +5,7 @@ from langchain_core.documents import Document
 
 from assistant.errors import BiganError
 from assistant.evaluate import evaluate_items, is_hit, load_items
+from assistant.ingest.sections import Section
 from assistant.retrieve import HybridRetriever
 
 from .conftest import CORPUS, DATA
@@ -69,3 +70,32 @@ def test_langchain_retriever(searcher):
     docs = HybridRetriever(searcher=searcher, k=3).invoke("党建指导员的六员")
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     assert docs[0].metadata["source"] == "002_6ced87f26916ac27.txt"
+
+
+def test_a_question_names_the_document_by_its_specific_words():
+    from assistant.retrieve import DocumentNames
+
+    docs = {
+        f"d{year}": {"title": "政府工作报告", "name": f"海拉尔区{year}年政府工作报告.txt", "label": f"——{year}年2月19日在区人民代表大会上"}
+        for year in (2014, 2016)
+    }
+    docs["plain"] = {"title": "工作报告", "name": "工作报告.txt"}
+    names = DocumentNames(docs)
+    scores = names.scores("2014年海拉尔区政府工作报告给旅游定了什么目标")
+    assert max(scores, key=scores.get) == "d2014" and scores["d2014"] > scores["d2016"] > 0
+    assert names.strip("2014年海拉尔区政府工作报告给旅游定了什么目标", scores).endswith("给旅游定了什么目标")
+    assert "旅游" in names.strip("2014年海拉尔区政府工作报告给旅游定了什么目标", scores)
+    unnamed = names.scores("旅游目标是什么")
+    assert names.strip("旅游目标是什么", unnamed) == "旅游目标是什么"
+
+
+def test_a_question_pointing_at_a_part_finds_its_heading():
+    from assistant.retrieve import opens_part, part_markers
+
+    assert part_markers("报告第二部分讲什么") == ("二、", "第二部分")
+    assert part_markers("第12条怎么规定") == ("第十二条",)
+    assert "（三）" in part_markers("第三项是什么") and "3." in part_markers("第三项是什么")
+    opening = Section("d", "s", "t", ["二、2014年工作安排"], 0, "二、2014年工作安排\n（一）狠抓投资……")
+    under = Section("d", "s", "t", ["二、2014年工作安排", "（二）加快产业转型"], 1, "（二）加快产业转型……")
+    assert opens_part(opening, part_markers("第二部分")) and not opens_part(under, part_markers("第二部分"))
+    assert not opens_part(opening, part_markers("第三部分"))
