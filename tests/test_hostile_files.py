@@ -237,3 +237,50 @@ def test_a_crashing_parser_fails_alone():
         run_limited("os:abort", time_limit=30, memory_limit=limits.MEMORY_LIMIT_BYTES)
     # The next file is read as usual.
     assert run_limited("operator:add", 1, 2, time_limit=30, memory_limit=limits.MEMORY_LIMIT_BYTES) == 3
+
+
+def test_one_index_run_over_a_hostile_folder(tmp_path):
+    """The issue's scenario end to end: `bigan index` refuses each bad file with its reason and keeps the good one."""
+    import json
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    bad = {
+        "bomb.docx": _zip_with_zeros(200 << 20),
+        "garbage.pdf": b"%PDF-1.7\n" + random.Random(1).randbytes(20000),
+        "encrypted.pdf": _encrypted_pdf("secret"),
+        "truncated.docx": _docx_bytes()[:700],
+        "empty.docx": b"",
+        "junk.html": random.Random(2).randbytes(100_000),
+        "junk.txt": random.Random(3).randbytes(100_000),
+        "blank.md": b"  \n\n",
+        "deep.html": ("<html><body>" + "<div>" * 60_000 + "</body></html>").encode(),
+    }
+    for name, data in bad.items():
+        (folder / name).write_bytes(data)
+    good = "关于加强机关党建工作的通知\n各单位：\n一、总体要求。各党支部每季度至少开展一次主题党日活动，由支部书记讲专题党课。\n"
+    (folder / "通知.txt").write_bytes(good.encode("gbk"))
+    env = dict(os.environ, BIGAN_KB_DIR=str(tmp_path / "kb"))
+
+    def bigan(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=900)
+
+    result = bigan("index", str(folder))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "added 1," in result.stdout and f"failed {len(bad)};" in result.stdout
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    assert sorted(line.split(": ", 2)[1].rsplit("/", 1)[-1] for line in failed) == sorted(bad)
+    assert all(CJK.search(line.split(": ", 2)[2]) for line in failed)  # each with its reason
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 3 * 1024 * 1024  # KiB: under 3 GB
+
+    docs = json.loads(bigan("docs", "--json").stdout)
+    assert [d["title"] for d in docs] == ["关于加强机关党建工作的通知"] and docs[0]["sections"] > 0
+    hits = json.loads(bigan("search", "主题党日活动多久开展一次", "--json", "-k", "1").stdout)
+    assert "每季度至少开展一次主题党日活动" in hits[0]["text"]

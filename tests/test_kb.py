@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import faiss
@@ -206,3 +207,31 @@ def test_large_kbs_get_an_ivf_index_that_finds_what_exact_search_finds(monkeypat
     _, truth = exact.search(queries, 10)
     _, found = loaded.search(queries, 10)
     assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]) >= 0.9
+
+
+def test_a_commit_is_on_disk_before_current_names_it(tmp_path, monkeypatch, corpus_copy):
+    import assistant.kb as kb_module
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = kb_module.os.fsync, kb_module.os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(kb_module.os, "fsync", fsync)
+    monkeypatch.setattr(kb_module.os, "replace", replace)
+    settings = make_settings(tmp_path / "kb")
+    build(settings.kb_dir, settings, add=[corpus_copy])
+    switch = events.index(("replace", str(settings.kb_dir / "CURRENT")))
+    synced = {path for kind, path in events[:switch] if kind == "fsync"}
+    live = current_generation(settings.kb_dir)
+    files = {str(p) for p in live.rglob("*")}
+    # Every file was synced (under its temporary folder name), then the folder and the KB root.
+    assert len([p for p in synced if ".tmp/" in p]) >= len(files)
+    assert str(settings.kb_dir) in synced
+    assert events[switch + 1] == ("fsync", str(settings.kb_dir))
