@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 
 from .components.embedding import choose_backend, get_embedder, resolve_model, truncate
+from .components.onnx_export import EXPORT_VERSION
 from .config import Settings
 from .errors import BiganError, KBMissingError
 from .ingest.clean import clean_text, front_matter
@@ -193,7 +194,11 @@ def build(
     _, fingerprint = resolve_model(settings)
     backend, _ = choose_backend(settings, fingerprint)
     # Vectors are reused only when the same weights, backend and width would produce them again.
-    vector_key = {"fingerprint": fingerprint, "backend": backend, "dimension_setting": settings.embedding_dim}
+    vector_key = {
+        "fingerprint": fingerprint, "backend": backend, "dimension_setting": settings.embedding_dim,
+        # A new int8 export computes other vectors from the same weights.
+        "backend_version": EXPORT_VERSION if backend == "onnx-int8" else 0,
+    }
     files, folders = _scan(add)
     chunking = {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding}
     report = IndexReport()
