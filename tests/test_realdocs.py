@@ -5,20 +5,23 @@ from pathlib import Path
 
 import pytest
 
+from assistant.evaluate import evaluate_items, load_items
 from assistant.ingest.clean import clean_text, is_heading_line
 from assistant.ingest.loaders import LoadError, load_document
 from assistant.ingest.sections import marker_type, split_sections
+from assistant.kb import build
+from assistant.retrieve import Searcher
 from assistant.text.chinese import match_key
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, make_settings
 
 REALDOCS = ROOT.parent / "shared" / "realdocs"
 TITLES = json.loads((DATA / "realdocs_titles.json").read_text(encoding="utf-8"))
 # No title line in the text: the file name is all a reader has (tests/data/realdocs_titles.json, _notes).
-UNTITLED = {"工作报告.txt", "2020年国务院政府工作报告（含新闻导语）.txt"}
+UNTITLED = {"工作报告.txt", "2020年国务院政府工作报告（含新闻导语）.txt", "资本论中译本扫描页（无文字层）.pdf"}
 # Page furniture of web pages and PDFs, as it is worded across sites.
 CHROME = re.compile(r"推荐阅读|相关阅读|相关报道|点击数|点击量|浏览次数|查看次数|发布时间[：:]|文章来源[：:]|当前位置|打印本页|关闭窗口|上一篇|下一篇|【字号")
-LEVELS = ["bian", "zhang", "jie", "di", "cn", "paren_cn", "num", "dec", "paren_num"]
+LEVELS = ["pian", "bian", "zhang", "jie", "di", "cn", "paren_cn", "num", "dec", "paren_num"]
 
 pytestmark = pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/realdocs is not beside the repository")
 
@@ -95,3 +98,26 @@ def test_a_long_part_split_in_two_repeats_its_heading(documents):
     continued = [s for s in sections if s.continued]
     assert continued and all(s.text.split("\n", 1)[0] == s.heading_path[len(s.heading_path) - 1 if s.heading_path else 0]
                              or s.text.startswith(s.heading_path[0]) for s in continued[:1])
+
+
+@pytest.fixture(scope="module")
+def real_kb(tmp_path_factory):
+    kb_dir = tmp_path_factory.mktemp("real_kb")
+    files = [p for p in sorted(REALDOCS.iterdir()) if p.name != "SOURCES.md"]
+    report = build(kb_dir, make_settings(kb_dir), add=files)
+    return kb_dir, report
+
+
+def test_real_documents_index_with_reasons_for_any_failure(real_kb):
+    _, report = real_kb
+    assert len(report.added) >= 24
+    assert all(reason and "Traceback" not in reason for _, reason in report.failed)
+
+
+def test_real_documents_recall(real_kb):
+    kb_dir, _ = real_kb
+    searcher = Searcher.open(make_settings(kb_dir))
+    report = evaluate_items(searcher, load_items(DATA / "realdocs_devset.jsonl")).as_dict()
+    overall = report["overall"]
+    assert overall["recall@1"] >= 0.75 and overall["recall@5"] >= 0.90, report["by_kind"]
+    assert report["by_kind"]["title"]["recall@5"] >= 0.85  # questions that name one of several near-identical reports

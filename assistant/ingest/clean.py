@@ -53,7 +53,7 @@ _GENRE = (
 _GENRE_RE = re.compile(_GENRE)
 _GENRE_END_RE = re.compile(rf"(?:{_GENRE})(?:[（(][^）)]{{1,12}}[）)])?(?:稿)?$")
 _HEADING_START_RE = re.compile(
-    r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、](?!\d)|第[一二三四五六七八九十百零〇\d]+[编章节条部])"
+    r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d{1,2}[.．、](?!\d)|第[一二三四五六七八九十百零〇\d]+[篇编章节条部])"
 )
 # Lines around a title that are not the title: a subtitle or occasion, a date, a 文号, an attachment
 # label, a news dateline, the addressees, a speaker's name and office.
@@ -72,6 +72,8 @@ _NOT_TITLE = [
 ]
 _LETTER_SPACED_RE = re.compile(r"(?:[\u4e00-\u9fff][ \t\u3000]+)+[\u4e00-\u9fff]")
 _TITLE_MAX = 80
+# OCR reads the numeral 一 as a dash: "第-篇", "第—章".
+_OCR_ONE_RE = re.compile(r"^第[-—－–](?=[篇编章节条部])")
 _TITLE_TAIL_RE = re.compile(r"^[（(][^（）()]{1,15}[）)]$")
 _BREADCRUMB_RE = re.compile(r"当前位置|您的位置|您现在的位置|首页\s*[>＞»]")
 _WRAP_MIN = 20
@@ -252,7 +254,7 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
         if after_breadcrumb:
             anchors.add(len(kept))
             after_breadcrumb = False
-        kept.append(_squeeze(without_urls))
+        kept.append(_OCR_ONE_RE.sub("第一", _squeeze(without_urls)))
         pages.append(page)
         origin.append(n)
     kept, pages, tail = _cut_tail_links(kept, pages)

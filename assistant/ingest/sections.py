@@ -17,6 +17,7 @@ _NUM = "一二三四五六七八九十百零〇"
 # order, so a level's depth comes from the stack of open headings; this order only closes levels
 # that a higher one ends ("（九）…" is closed by "二、…" even when "一、" was never seen).
 _MARKERS = [
+    ("pian", re.compile(rf"^第[{_NUM}\d]+篇")),
     ("bian", re.compile(rf"^第[{_NUM}\d]+编")),
     ("zhang", re.compile(rf"^第[{_NUM}\d]+章")),
     ("jie", re.compile(rf"^第[{_NUM}\d]+节")),
@@ -30,8 +31,8 @@ _MARKERS = [
 _RANK = {name: rank for rank, (name, _) in enumerate(_MARKERS)}
 # An article (第X条) is body text under its chapter, not a heading: packing breaks before it.
 _ARTICLE_RE = re.compile(rf"^第[{_NUM}\d]+条")
-_CHAPTER_ARTICLE_RE = re.compile(rf"^(第[{_NUM}\d]+[编章节][\s\u3000]*\S{{1,24}}?)[\s\u3000]+(第[{_NUM}\d]+条.*)$")
-_BARE_LEVEL_RE = re.compile(rf"^第[{_NUM}\d]+[编章节]$")
+_CHAPTER_ARTICLE_RE = re.compile(rf"^(第[{_NUM}\d]+[篇编章节][\s\u3000]*\S{{1,24}}?)[\s\u3000]+(第[{_NUM}\d]+条.*)$")
+_BARE_LEVEL_RE = re.compile(rf"^第[{_NUM}\d]+[篇编章节]$")
 _ITEM_RE = re.compile(rf"^[{_NUM}]+[是要]")
 _CLOSING_RE = re.compile(r"^同志们[，,！!]")
 _HEADING_MAX = 60
