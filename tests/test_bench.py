@@ -50,3 +50,8 @@ def test_bench_embed_and_startup(sample_kb_dir, tiny):
     assert "| torch-fp32 |" in out and "| onnx-int8 |" in out and "Matryoshka" in out
     out = run("bench_startup.py", "--kb", str(sample_kb_dir), "--runs", "1")
     assert "ready (HTTP 200)" in out
+
+
+def test_bench_realdocs(tiny):
+    out = run("bench_realdocs.py", "--docs", str(tiny / "corpus"), "--devset", str(tiny / "devset.jsonl"))
+    assert "sections/s" in out and "characters/s" in out and "titles right:" in out and "| overall | 3 |" in out
