@@ -97,3 +97,30 @@ def test_no_tiny_fragments(sections):
 def test_positions_are_document_order(sections):
     for secs in sections.values():
         assert [s.position for s in secs] == list(range(len(secs)))
+
+
+def _split(text: str):
+    return split_sections(clean_text(text), "d", "s", BUDGET, min_tokens=1)
+
+
+def test_a_higher_level_closes_lower_ones_even_when_its_first_sibling_was_never_seen():
+    body = "这是一段足够长的正文内容，用来说明本部分的具体工作安排和要求。"
+    secs = _split(f"政府工作报告\n（九）坚持依法全面履行政府职能\n{body}\n二、2018年经济社会发展总体要求\n{body}\n（一）稳增长\n{body}")
+    assert [s.heading_path for s in secs][-2:] == [["二、2018年经济社会发展总体要求"], ["二、2018年经济社会发展总体要求", "（一）稳增长"]]
+
+
+def test_chapter_and_article_on_one_line_are_split_and_articles_are_body_text():
+    text = ("学校规划管理办法\n第一章\n总 则\n第一条　为加强学校规划管理，根据有关规定，制定本办法。\n"
+            "第二章　规划建设　　第八条　学校建设应当符合总体规划，履行报批程序。\n第九条　新建项目应当先规划后建设。")
+    secs = _split(text)
+    paths = [s.heading_path for s in secs]
+    assert paths == [["第一章 总则"], ["第二章　规划建设"]]  # the chapter is the heading, not the article
+    assert "第八条　学校建设应当符合总体规划" in secs[1].text and "第九条" in secs[1].text
+    assert "第一条　为加强学校规划管理" in secs[0].text
+    assert item_label("第八条　学校建设应当符合总体规划。") == "第八条"  # a section that starts with an article is named by it
+
+
+def test_sections_keep_their_page():
+    text = "关于印发工作方案的通知\n一、总体要求。全面加强机关党的建设，提高工作质量。\f二、主要任务。抓好支部标准化建设，落实三会一课制度。"
+    secs = _split(text)
+    assert [(s.heading_path[0][:2], s.page) for s in secs] == [("一、", 1), ("二、", 2)]
