@@ -73,7 +73,7 @@ def test_langchain_retriever(searcher):
 
 
 def test_a_question_names_the_document_by_its_specific_words():
-    from assistant.retrieve import DocumentNames
+    from assistant.signals import DocumentNames
 
     docs = {
         f"d{year}": {"title": "政府工作报告", "name": f"海拉尔区{year}年政府工作报告.txt", "label": f"——{year}年2月19日在区人民代表大会上"}
@@ -90,7 +90,7 @@ def test_a_question_names_the_document_by_its_specific_words():
 
 
 def test_a_question_pointing_at_a_part_finds_its_heading():
-    from assistant.retrieve import opens_part, part_markers
+    from assistant.signals import opens_part, part_markers
 
     assert part_markers("报告第二部分讲什么") == ("二、", "第二部分")
     assert part_markers("第12条怎么规定") == ("第十二条",)

@@ -1,0 +1,95 @@
+"""What a question says about where to look: the document it names, and the part it points at.
+
+Hand-written: 公文 piles hold near-identical documents (one report a year) that only their names tell
+apart, and questions point at structure ("第二部分讲什么", "第三条") that no retriever reads.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from .ingest.sections import Section
+from .text.chinese import match_key, to_simplified
+from .text.segment import tokenize
+
+# From this score a question names the document, and its name's words leave the passage search
+# (set on the real-documents dev set).
+_NAMED = 0.5
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+class DocumentNames:
+    """Which documents a question names: by the words of their title or file name, and their year.
+
+    Several documents often say nearly the same thing (two years' plans, one report per year); only
+    the name tells them apart. A document is named as far as the question covers its name, each word
+    weighted by its rarity among the names: "报告" in a pile of reports names none of them, while
+    "海拉尔区2014年政府工作报告" names one. A passing word of a long title names nothing.
+    """
+
+    def __init__(self, documents: dict[str, dict]):
+        self.tokens = {d: set(tokenize(to_simplified(_name_text(e)))) for d, e in documents.items()}
+        df: dict[str, int] = {}
+        for tokens in self.tokens.values():
+            for t in tokens:
+                df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log(len(documents) / c) for t, c in df.items()}
+
+    def strip(self, query: str, scores: dict[str, float]) -> str:
+        """The question less the words of the document it names (itself when it names none)."""
+        top = max(scores, key=scores.get, default=None)
+        if top is None or scores[top] < _NAMED:
+            return query
+        words = sorted((t for t in self.tokens[top] if len(t) >= 2), key=len, reverse=True)
+        rest = re.sub("|".join(map(re.escape, words)), " ", query).strip() if words else query
+        return rest if tokenize(rest) else query
+
+    def scores(self, query: str) -> dict[str, float]:
+        """doc id → how far the question names it, 0..1: the share of its name covered, times how
+        specific the covered words are against the best-named document."""
+        words = set(tokenize(query))
+        matched = {d: sum(self.idf[t] for t in words & tokens) for d, tokens in self.tokens.items()}
+        best = max(matched.values(), default=0.0)
+        if best <= 0:
+            return dict.fromkeys(self.tokens, 0.0)
+        # Covering a short, common name ("工作报告") says less than covering a long, specific one.
+        totals = {d: sum(self.idf[t] for t in tokens) for d, tokens in self.tokens.items()}
+        return {d: matched[d] / best * matched[d] / totals[d] if totals[d] > 0 else 0.0 for d in self.tokens}
+
+
+_CN_DIGITS = "零一二三四五六七八九"
+_PART_RE = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})个?(部分|章|节|条|项|点|方面)")
+
+
+def _chinese_number(number: str) -> str:
+    """'12' -> '十二': headings number their parts in Chinese."""
+    if not number.isdigit():
+        return number
+    n = int(number)
+    tens, ones = divmod(n, 10)
+    return ((_CN_DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (_CN_DIGITS[ones] if ones or not tens else "")
+
+
+def part_markers(query: str) -> tuple[str, ...]:
+    """How the headings a question points at begin: "第二部分" -> "二、", "第三条" -> "第三条", "第一项" -> "一、"/"（一）"/"1."."""
+    markers: list[str] = []
+    for number, unit in _PART_RE.findall(query):
+        cn = _chinese_number(number)
+        digit = number if number.isdigit() else str(_CN_DIGITS.index(cn)) if cn in _CN_DIGITS else cn
+        markers += {
+            "部分": [f"{cn}、", f"第{cn}部分"],
+            "章": [f"第{cn}章"], "节": [f"第{cn}节"], "条": [f"第{cn}条"],
+        }.get(unit, [f"{cn}、", f"（{cn}）", f"({cn})", f"{digit}.", f"{digit}．", f"{cn}是", f"{cn}要"])
+    return tuple(markers)
+
+
+def opens_part(section: Section, markers: tuple[str, ...]) -> bool:
+    """The section holds the heading line of a part the question points at (not only text under it)."""
+    text = match_key(section.text)
+    return any(match_key(h).startswith(markers) and match_key(h) in text for h in section.heading_path) if markers else False
+
+
+def _name_text(entry: dict) -> str:
+    """Title, file name and the years of its front matter (a report's "——2014年2月19日在…")."""
+    return " ".join([entry.get("title", ""), Path(entry["name"]).stem, *_YEAR_RE.findall(entry.get("label", ""))])
