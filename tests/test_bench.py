@@ -1,5 +1,4 @@
 """The benchmark scripts run end to end on a tiny input (their figures are not checked: they are timings)."""
-import json
 import shutil
 import subprocess
 import sys
