@@ -124,3 +124,15 @@ def test_sections_keep_their_page():
     text = "关于印发工作方案的通知\n一、总体要求。全面加强机关党的建设，提高工作质量。\f二、主要任务。抓好支部标准化建设，落实三会一课制度。"
     secs = _split(text)
     assert [(s.heading_path[0][:2], s.page) for s in secs] == [("一、", 1), ("二、", 2)]
+
+
+def test_short_items_are_filed_where_they_belong():
+    text = ("学校管理办法\n第二章 工作目的\n第二条 毕业论文是本科教学计划中独立设置的一门必修课程，培养学生以下几方面的能力，具体要求如下所列各项：\n"
+            "（一）培养学生综合运用专业基本理论的能力；培养学生独立提出问题、分析问题、解决问题的能力，提高学生的创新意识和实践能力；\n"
+            "（二）培养学生严肃认真的科学态度；\n（三）培养学生获取信息的能力；\n（四）培养学生书面表达能力。\n"
+            "第三章 工作组织\n第三条 学院是毕业论文工作组织和实施的主体，提倡各学院分专业成立由系主任牵头的毕业论文课程组，开展毕业论文教学工作。")
+    secs = split_sections(clean_text(text), "d", "s", BUDGET, MIN_TOKENS)
+    by_text = {s.text.split("\n")[0][:4]: s.heading_path for s in secs}
+    assert by_text["（二）培"] == ["第二章 工作目的"]  # two short siblings joined: under their parent, not under （三）
+    assert all("（四）" not in s.text for s in secs if s.heading_path[:1] == ["第三章 工作组织"])
+    assert by_text["第三章 "] == ["第三章 工作组织"]

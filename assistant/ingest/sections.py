@@ -143,13 +143,31 @@ def _tokens(paragraphs: list[tuple[str, int | None]], encoding: str) -> int:
     return count_tokens("\n".join(p for p, _ in paragraphs), encoding)
 
 
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return a[:n]
+
+
 def _merge_tiny(blocks: list[_Block], min_tokens: int, encoding: str) -> list[_Block]:
-    """A heading with no body, or a lone salutation, joins the block it introduces."""
+    """A block too small to stand alone joins a neighbour, and the result is filed where both belong.
+
+    A heading with no body, or a lone salutation, joins the block it introduces. Any other short block
+    joins the neighbour it shares more of its heading path with ("（四）…；" before "第三章" joins the
+    items before it), and the joined block is filed under what both are under.
+    """
     merged: list[_Block] = []
     pending: _Block | None = None
     for block in blocks:
         if pending is not None:
-            block = _Block(block.path, block.kind, pending.paragraphs + block.paragraphs, block.heading_line)
+            heading_only = len(pending.paragraphs) == 1 and (marker_type(pending.paragraphs[0][0]) or is_salutation(pending.paragraphs[0][0]))
+            introduces = block.path[: len(pending.path)] == pending.path and (heading_only or block.path == pending.path)
+            back = _common(merged[-1].path, pending.path) if merged else None
+            ahead = _common(pending.path, block.path)
+            if not introduces and back is not None and len(back) > len(ahead):
+                merged[-1] = _Block(back, merged[-1].kind, merged[-1].paragraphs + pending.paragraphs, merged[-1].heading_line)
+            else:
+                block = _Block(block.path if introduces else ahead, block.kind, pending.paragraphs + block.paragraphs,
+                               block.heading_line if introduces else "")
             pending = None
         if _tokens(block.paragraphs, encoding) < min_tokens:
             pending = block
@@ -157,7 +175,9 @@ def _merge_tiny(blocks: list[_Block], min_tokens: int, encoding: str) -> list[_B
         merged.append(block)
     if pending is not None:
         if merged:
-            merged[-1].paragraphs.extend(pending.paragraphs)
+            last = merged[-1]
+            merged[-1] = _Block(_common(last.path, pending.path), last.kind, last.paragraphs + pending.paragraphs,
+                                last.heading_line)
         else:
             merged.append(pending)
     return merged
