@@ -128,5 +128,8 @@ class HybridRetriever(BaseRetriever):
     searcher: Searcher
     k: int = 5
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [hit.to_document() for hit in self.searcher.search(query, self.k)]
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        """`k` given to invoke() overrides the retriever's own, as LangChain's retrievers do."""
+        return [hit.to_document() for hit in self.searcher.search(query, k or self.k)]
