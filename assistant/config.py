@@ -10,7 +10,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,9 +82,24 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, description="Retries (with backoff, within the deadline) of refused connections, 429, 502, 503 and 504.")
     answer_passages: int = Field(6, description="Passages retrieved for one answer.")
 
-    # Web app (`python app.py`, `bigan serve`)
-    server_host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 to serve a network.")
-    server_port: int = 7860
+    # Store: where sections, vectors and BM25 live
+    store: str = Field("faiss", description="'faiss' (FAISS + BM25 files in kb_dir, embedded) or 'milvus'.")
+    milvus_uri: str = Field(
+        "", description="Milvus: a local path (Milvus Lite, one process) or http(s)://host:19530; empty means kb_dir/milvus.db."
+    )
+    milvus_token: SecretStr = Field(SecretStr(""), description="Milvus: 'user:password' or an API token.")
+
+    # Web app and API (`python app.py`, `bigan serve`); hosting platforms set Gradio's own variables.
+    server_host: str = Field(
+        "127.0.0.1", description="Address to listen on; 0.0.0.0 to serve a network.",
+        validation_alias=AliasChoices("BIGAN_SERVER_HOST", "GRADIO_SERVER_NAME", "server_host"),
+    )
+    server_port: int = Field(7860, validation_alias=AliasChoices("BIGAN_SERVER_PORT", "GRADIO_SERVER_PORT", "server_port"))
+    api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated keys for the /v1 API; with none set the API serves only a loopback address."
+    )
+    api_max_request_kb: int = Field(256, description="Largest /v1 request body.")
+    api_max_messages: int = Field(64, description="Most messages in one chat completion request.")
     demo: bool = Field(False, description="Hosted demo: the KB is read-only, limits apply, no server paths shown.")
     demo_uploads: str = Field("session", description="In the demo, 'session' (uploads go to a private copy of the KB) or 'off'.")
     max_upload_mb: int = Field(20, description="Largest file the web app accepts.")
@@ -113,6 +128,10 @@ class Settings(BaseSettings):
         if not self.llm_api_key.get_secret_value():
             self.llm_api_key = SecretStr(os.environ.get("OPENAI_API_KEY", ""))
         return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def llm_backend(self) -> str:

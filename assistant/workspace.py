@@ -17,11 +17,13 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
 from .errors import BiganError
+from .ingest.sections import Section
 from .kb import IndexReport, build, current_generation
 from .retrieve import Hit, Searcher
 
@@ -82,6 +84,28 @@ class Workspace:
                         Path(e["source"]).resolve().is_relative_to(uploads))
             for doc_id, e in sorted(kb.documents.items(), key=lambda item: item[1]["added"], reverse=True)
         ]
+
+    def resolve(self, ref: str) -> str:
+        """The id of the document named by its id, file name or path (a BiganError if none or several)."""
+        return self.searcher.kb.resolve(ref)
+
+    def document(self, doc_id: str) -> dict:
+        """The manifest entry of one document: source, name, title, sections, size, chars, added."""
+        return self.searcher.kb.documents[doc_id]
+
+    def document_sections(self, doc_id: str) -> list[Section]:
+        return self.searcher.kb.document_sections(doc_id)
+
+    def index(self, paths: list[Path], log: Callable[[str], None] | None = None, progress: bool = False) -> IndexReport:
+        """Add or update files and folders where they are (the command line's `bigan index`)."""
+        self._check_writable()
+        with self._write_lock:
+            return build(self.root, self.settings, add=paths, log=log, progress=progress)
+
+    def remove(self, doc_ids: list[str], log: Callable[[str], None] | None = None) -> IndexReport:
+        self._check_writable()
+        with self._write_lock:
+            return build(self.root, self.settings, remove=doc_ids, log=log)
 
     def add_files(self, files: list[Path], progress: bool = False) -> IndexReport:
         """Copy uploaded files into the KB's own folder and index them (an upload's temp file does not last).
