@@ -100,12 +100,12 @@ class Workspace:
         """Add or update files and folders where they are (the command line's `bigan index`)."""
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, add=paths, log=log, progress=progress)
+            return build(self.root, self.settings, add=paths, log=log or (lambda _: None), progress=progress)
 
     def remove(self, doc_ids: list[str], log: Callable[[str], None] | None = None) -> IndexReport:
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, remove=doc_ids, log=log)
+            return build(self.root, self.settings, remove=doc_ids, log=log or (lambda _: None))
 
     def add_files(self, files: list[Path], progress: bool = False) -> IndexReport:
         """Copy uploaded files into the KB's own folder and index them (an upload's temp file does not last).
