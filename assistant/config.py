@@ -32,8 +32,8 @@ class Settings(BaseSettings):
         description="Model cache, shared by every clone on this machine.",
     )
 
-    prompts_dir: Path = Field(
-        Path(__file__).resolve().parent.parent / "prompts", description="Prompt templates (text files)."
+    prompts_dir: Path | None = Field(
+        None, description="A folder of prompt templates replacing the shipped ones of the same name; unset: the package's own."
     )
 
     # Embedding
