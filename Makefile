@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup model kb run test bench clean
 
-$(STAMP): pyproject.toml requirements.txt
+$(STAMP): pyproject.toml setup.py requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt

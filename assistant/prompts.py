@@ -1,4 +1,8 @@
-"""Prompt templates from `prompts/` (text files, loaded by name) and token-budget packing.
+"""Prompt templates (text files, loaded by name) and token-budget packing.
+
+The templates and style guides ship inside the package (the repository's `prompts/` folder, installed
+as `assistant.prompt_files`). A file of the same name in `prompts_dir` (BIGAN_PROMPTS_DIR) replaces
+the shipped one, so an office can reword one prompt and keep the rest as they come with upgrades.
 
 Templates use {name} placeholders (LangChain's f-string PromptTemplate). Budgets are counted with
 tiktoken: no endpoint tells us its tokenizer, and cl100k overestimates Chinese slightly, which errs
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -22,6 +27,7 @@ from .errors import BiganError
 from .retrieve import Hit
 from .text.tokens import count_tokens
 
+PACKAGED_PROMPTS = "assistant.prompt_files"
 SAFETY_MARGIN = 256
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
 _DATA_ESCAPES = str.maketrans({"<": "＜", ">": "＞"})
@@ -43,11 +49,23 @@ def quote_attribute(text: str) -> str:
     return text.translate(_ATTRIBUTE_ESCAPES)
 
 
+def template_text(settings: Settings, name: str) -> str:
+    """The text of template `name` (e.g. "qa_system", "style/讲话稿"): the override if there is one, else the shipped one."""
+    file_name = f"{name}.txt"
+    if settings.prompts_dir is not None:
+        folder = Path(settings.prompts_dir)
+        if not folder.is_dir():
+            raise BiganError(f"the prompts folder {folder} (BIGAN_PROMPTS_DIR) does not exist")
+        if (folder / file_name).is_file():
+            return (folder / file_name).read_text(encoding="utf-8")
+    packaged = resources.files(PACKAGED_PROMPTS).joinpath(*file_name.split("/"))
+    if not packaged.is_file():
+        raise BiganError(f"prompt template {file_name} is missing")
+    return packaged.read_text(encoding="utf-8")
+
+
 def load_prompt(settings: Settings, name: str) -> PromptTemplate:
-    path = Path(settings.prompts_dir) / f"{name}.txt"
-    if not path.is_file():
-        raise BiganError(f"prompt template {path} is missing")
-    return PromptTemplate.from_template(path.read_text(encoding="utf-8"))
+    return PromptTemplate.from_template(template_text(settings, name))
 
 
 def render(settings: Settings, name: str, **values: object) -> str:
