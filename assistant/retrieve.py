@@ -1,5 +1,8 @@
-"""Hybrid search: dense (FAISS inner product) and BM25 (segmented Simplified text), fused by a weighted sum,
-lifted where the question names a document or points at a part (signals.py)."""
+"""Hybrid search: dense (inner product) and BM25 (segmented Simplified text) candidates from the store, fused
+here by a weighted sum, lifted where the question names a document or points at a part (signals.py).
+
+The fusion is Bigan's own for every store: Milvus's rankers (RRF, weighted) see only ranks or raw scores,
+and its BM25 statistics are per segment (docs/benchmarks.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,10 +18,9 @@ from .components.embedding import Embedder, get_embedder, resolve_model, truncat
 from .config import Settings
 from .errors import BiganError
 from .ingest.sections import Section
-from .kb import KnowledgeBase
 from .signals import DocumentNames, opens_part, part_markers
+from .store import Store, StoreReader, check_meta, open_store
 from .text.chinese import to_simplified
-from .text.segment import tokenize
 
 
 @dataclass
@@ -49,25 +51,27 @@ class Hit:
 
 
 class Searcher:
-    """A loaded KB plus the embedding model that built it."""
+    """A read view of the KB (any store) plus the embedding model that built it."""
 
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, settings: Settings):
+    def __init__(self, kb: StoreReader, embedder: Embedder, settings: Settings):
         self.kb = kb
         self.embedder = embedder
         self.settings = settings
-        self.names = DocumentNames(kb.documents)
+        self.names = DocumentNames(kb.documents, kb.segmenter.tokenize)
 
     @classmethod
-    def open(cls, settings: Settings, root: Path | None = None) -> "Searcher":
-        kb = KnowledgeBase.load(root or settings.kb_dir)
-        _, fingerprint = resolve_model(settings)
-        built_with = kb.manifest["embedding"]
-        if built_with["fingerprint"] != fingerprint:
-            raise BiganError(
-                f"the knowledge base was built with embedding model '{built_with['model']}' but "
-                f"'{settings.embedding_model}' is configured; run `bigan index` to rebuild it"
-            )
-        return cls(kb, get_embedder(settings), settings)
+    def open(
+        cls, settings: Settings, root: Path | None = None, embedder: Embedder | None = None, store: Store | None = None
+    ) -> "Searcher":
+        """The KB at `root` (default kb_dir) in the configured store; `embedder` instead of the configured model."""
+        return cls.over((store or open_store(settings, root)).read(), settings, embedder)
+
+    @classmethod
+    def over(cls, kb: StoreReader, settings: Settings, embedder: Embedder | None = None) -> "Searcher":
+        """A searcher over a view already read, once its KB is known to come from this model."""
+        fingerprint = embedder.fingerprint if embedder is not None else resolve_model(settings)[1]
+        check_meta(kb.meta, settings, fingerprint, str(settings.kb_dir))
+        return cls(kb, embedder or get_embedder(settings), settings)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         return self.search_many([query], k)[0]
@@ -78,31 +82,30 @@ class Searcher:
             raise BiganError("the query is empty")
         if k < 1:
             raise BiganError("k must be at least 1")
-        if not self.kb.sections:
+        count = self.kb.section_count()
+        if not count:
             return [[] for _ in queries]
         # A question that names a document is searched within it by the rest of its words: the name
         # already chose the document, and in the passages it only matches the report's opening lines.
         named = [self.names.scores(q) for q in simplified]
         asked = [self.names.strip(q, n) for q, n in zip(simplified, named)]
-        vectors = truncate(self.embedder.encode_queries(asked), self.kb.index.d)
-        return [self._fuse(q, a, n, v, k) for q, a, n, v in zip(simplified, asked, named, vectors)]
+        vectors = truncate(self.embedder.encode_queries(asked), self.kb.dimension)
+        n = min(self.settings.candidates, count)
+        return [self._fuse(q, a, nm, v, k, n) for q, a, nm, v in zip(simplified, asked, named, vectors)]
 
-    def _fuse(self, query: str, asked: str, named: dict[str, float], vector: np.ndarray, k: int) -> list[Hit]:
+    def _fuse(self, query: str, asked: str, named: dict[str, float], vector: np.ndarray, k: int, n: int) -> list[Hit]:
         """Convex combination of min-max normalised cosine and max-normalised BM25 over both candidate lists.
 
         Rank fusion (RRF) was measured too and lost: it discards how far ahead a strong BM25 match is
         (docs/benchmarks.md).
         """
-        n = min(self.settings.candidates, len(self.kb.sections))
-        scores, ids = self.kb.index.search(vector.reshape(1, -1), n)
-        dense = {int(i): float(sc) for i, sc in zip(ids[0], scores[0]) if i >= 0}
-        lexical: dict[int, float] = {}
-        tokens = tokenize(asked)
-        if tokens and self.kb.bm25 is not None:
-            docs, bm_scores = self.kb.bm25.retrieve([tokens], k=n, show_progress=False)
-            lexical = {int(d): float(sc) for d, sc in zip(docs[0], bm_scores[0]) if sc > 0}
-        for i in lexical.keys() - dense.keys():
-            dense[i] = float(self.kb.index.reconstruct(i) @ vector)
+        dense = self.kb.dense(vector, n)
+        tokens = self.kb.segmenter.tokenize(asked)
+        lexical = self.kb.lexical(tokens, n) if tokens else {}
+        dense.update(self.kb.similarity(lexical.keys() - dense.keys(), vector))
+        if not dense:
+            return []
+        sections = self.kb.sections_of(dense.keys())
         low, high = min(dense.values()), max(dense.values())
         top_bm25 = max(lexical.values(), default=0.0)
         alpha = self.settings.dense_weight
@@ -114,7 +117,7 @@ class Searcher:
         for i, cosine in dense.items():
             d = (cosine - low) / (high - low) if high > low else 1.0
             b = lexical.get(i, 0.0) / top_bm25 if top_bm25 else 0.0
-            section = self.kb.sections[i]
+            section = sections[i]
             structure = named.get(section.doc_id, 0.0) + (1.0 if opens_part(section, markers) else 0.0)
             score = alpha * d + (1 - alpha) * b + lift * structure
             hits.append(Hit(section, score, dense_rank[i], bm25_rank.get(i)))

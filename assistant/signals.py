@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .ingest.sections import Section
@@ -28,7 +29,9 @@ class DocumentNames:
     "海拉尔区2014年政府工作报告" names one. A passing word of a long title names nothing.
     """
 
-    def __init__(self, documents: dict[str, dict]):
+    def __init__(self, documents: dict[str, dict], tokenize: Callable[[str], list[str]] = tokenize):
+        """`tokenize`: the KB's own segmentation (its coined terms are words of its titles too)."""
+        self.tokenize = tokenize
         self.tokens = {d: set(tokenize(to_simplified(_name_text(e)))) for d, e in documents.items()}
         df: dict[str, int] = {}
         for tokens in self.tokens.values():
@@ -43,12 +46,12 @@ class DocumentNames:
             return query
         words = sorted((t for t in self.tokens[top] if len(t) >= 2), key=len, reverse=True)
         rest = re.sub("|".join(map(re.escape, words)), " ", query).strip() if words else query
-        return rest if tokenize(rest) else query
+        return rest if self.tokenize(rest) else query
 
     def scores(self, query: str) -> dict[str, float]:
         """doc id → how far the question names it, 0..1: the share of its name covered, times how
         specific the covered words are against the best-named document."""
-        words = set(tokenize(query))
+        words = set(self.tokenize(query))
         matched = {d: sum(self.idf[t] for t in words & tokens) for d, tokens in self.tokens.items()}
         best = max(matched.values(), default=0.0)
         if best <= 0:

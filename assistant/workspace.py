@@ -1,8 +1,9 @@
 """A knowledge base that changes while it is searched: what the web app works on.
 
-Readers hold a loaded generation; a build writes the next one beside it and the pointer swaps
-atomically (kb.py), so a question asked during indexing sees the old KB or the new one, never a
-half-built one. Writers queue on the KB's lock.
+Readers hold a view of the KB from its store; with the FAISS store a build writes the next generation
+beside it and the pointer swaps atomically (store/faiss_store.py), so a question asked during indexing
+sees the old KB or the new one, never a half-built one. Writers queue on the KB's lock. Listing and
+showing documents need only the view, not the embedding model.
 
 Also the web app's housekeeping: a folder each server process owns for its temporary files
 (RunFolder; a dead process's folder is removed by the next start) and the private KB copies of
@@ -21,11 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .components.embedding import Embedder
 from .config import Settings
 from .errors import BiganError
 from .ingest.sections import Section
-from .kb import IndexReport, build, current_generation
+from .kb import IndexReport, build
 from .retrieve import Hit, Searcher
+from .store import Store, StoreReader, open_store, resolve
+from .store.faiss_store import FaissStore, current_generation
 
 UPLOADS = "uploads"
 _REPLACED = ".replaced"  # files an upload replaced, kept until the new version has been indexed
@@ -46,66 +50,88 @@ class DocumentRow:
 
 
 class Workspace:
-    def __init__(self, settings: Settings, root: Path | None = None, read_only: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, root: Path | None = None, read_only: bool = False, embedder: Embedder | None = None
+    ) -> None:
         self.settings = settings
         self.root = Path(root or settings.kb_dir)
         self.read_only = read_only
+        self.store: Store = open_store(settings, self.root)
+        self._embedder = embedder
+        self._view: StoreReader | None = None
+        self._view_version: str | None = None
         self._searcher: Searcher | None = None
-        self._loaded: Path | None = None
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # file staging below happens outside the KB's own lock
 
     @classmethod
     def copy_of(cls, source: "Workspace", target: Path) -> "Workspace":
-        """A private, writable copy of another workspace's live KB (for one demo session)."""
+        """A private, writable copy of another workspace's live KB (for one demo session).
+
+        FAISS segments never change once written, so the copy links their files instead of copying them.
+        A Milvus KB lives in a database that sessions would share: no private copies there.
+        """
+        if not isinstance(source.store, FaissStore):
+            raise BiganError("Milvus 存储不支持演示会话的私有知识库；请设置 BIGAN_DEMO_UPLOADS=off 或改用 faiss 存储")
         live = current_generation(source.root)
         if live is None:
             raise BiganError("没有可复制的知识库")
         target.mkdir(parents=True, exist_ok=True)
         shutil.copytree(live, target / live.name)
+        for entry in source.store.read().meta["segments"]:
+            shutil.copytree(source.root / "segments" / entry["name"], target / "segments" / entry["name"], copy_function=_link)
         (target / "CURRENT").write_text(live.name + "\n")
-        return cls(source.settings, target)
+        return cls(source.settings, target, embedder=source._embedder)
+
+    @property
+    def view(self) -> StoreReader:
+        """The KB as committed now, without the embedding model (listing, showing, resolving)."""
+        version = self.store.version()
+        with self._lock:
+            if self._view is None or version != self._view_version:
+                self._view = self.store.read()
+                self._view_version = version
+            return self._view
 
     @property
     def searcher(self) -> Searcher:
-        """The searcher over the live generation, reloaded when another build has swapped it."""
-        live = current_generation(self.root)
+        """The searcher over the live KB, reopened when another build has changed it (the model is kept)."""
+        view = self.view
         with self._lock:
-            if self._searcher is None or live != self._loaded:
-                self._searcher = Searcher.open(self.settings, self.root)
-                self._loaded = self._searcher.kb.folder
+            if self._searcher is None or self._searcher.kb is not view:
+                embedder = self._embedder or (self._searcher.embedder if self._searcher else None)
+                self._searcher = Searcher.over(view, self.settings, embedder)
             return self._searcher
 
     def documents(self) -> list[DocumentRow]:
-        kb = self.searcher.kb
         uploads = (self.root / UPLOADS).resolve()
         return [
             DocumentRow(doc_id, e.get("title", ""), e["name"], e.get("sections", 0), e["size"], e["added"],
                         Path(e["source"]).resolve().is_relative_to(uploads))
-            for doc_id, e in sorted(kb.documents.items(), key=lambda item: item[1]["added"], reverse=True)
+            for doc_id, e in sorted(self.view.documents.items(), key=lambda item: item[1]["added"], reverse=True)
         ]
 
     def resolve(self, ref: str) -> str:
         """The id of the document named by its id, file name or path (a BiganError if none or several)."""
-        return self.searcher.kb.resolve(ref)
+        return resolve(self.view.documents, ref)
 
     def document(self, doc_id: str) -> dict:
-        """The manifest entry of one document: source, name, title, sections, size, chars, added."""
-        return self.searcher.kb.documents[doc_id]
+        """The table entry of one document: source, name, title, sections, size, chars, added."""
+        return self.view.documents[doc_id]
 
     def document_sections(self, doc_id: str) -> list[Section]:
-        return self.searcher.kb.document_sections(doc_id)
+        return self.view.document_sections(doc_id)
 
     def index(self, paths: list[Path], log: Callable[[str], None] | None = None, progress: bool = False) -> IndexReport:
         """Add or update files and folders where they are (the command line's `bigan index`)."""
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, add=paths, log=log or (lambda _: None), progress=progress)
+            return build(self.root, self.settings, add=paths, log=log or (lambda _: None), progress=progress, store=self.store)
 
     def remove(self, doc_ids: list[str], log: Callable[[str], None] | None = None) -> IndexReport:
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, remove=doc_ids, log=log or (lambda _: None))
+            return build(self.root, self.settings, remove=doc_ids, log=log or (lambda _: None), store=self.store)
 
     def add_files(self, files: list[Path], progress: bool = False) -> IndexReport:
         """Copy uploaded files into the KB's own folder and index them (an upload's temp file does not last).
@@ -130,7 +156,7 @@ class Workspace:
                         os.replace(target, backup)
                     staged.append((target, backup))
                     shutil.copyfile(file, target)
-                report = build(self.root, self.settings, add=[t for t, _ in staged], progress=progress)
+                report = build(self.root, self.settings, add=[t for t, _ in staged], progress=progress, store=self.store)
             except BaseException:
                 for target, backup in staged:
                     _restore(target, backup)
@@ -149,7 +175,7 @@ class Workspace:
         if row is None:
             raise BiganError("知识库中没有这个文档（可能已被删除），请刷新列表")
         with self._write_lock:
-            report = build(self.root, self.settings, remove=[doc_id])
+            report = build(self.root, self.settings, remove=[doc_id], store=self.store)
             if row.uploaded:
                 (self.root / UPLOADS / row.name).unlink(missing_ok=True)
         return report
@@ -157,9 +183,11 @@ class Workspace:
     def rebuild(self, progress: bool = False) -> IndexReport:
         """Re-read the documents whose files still exist, re-split everything, rewrite both indexes."""
         self._check_writable()
-        sources = [Path(e["source"]) for e in self.searcher.kb.documents.values()]
+        sources = [Path(e["source"]) for e in self.view.documents.values()]
         with self._write_lock:
-            return build(self.root, self.settings, add=[p for p in sources if p.exists()], progress=progress, force=True)
+            return build(
+                self.root, self.settings, add=[p for p in sources if p.exists()], progress=progress, force=True, store=self.store
+            )
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         return self.searcher.search(query, k)
@@ -167,6 +195,14 @@ class Workspace:
     def _check_writable(self) -> None:
         if self.read_only:
             raise BiganError("演示版的示例知识库是只读的")
+
+
+def _link(source: str, target: str) -> None:
+    """Segment files never change: a session's copy links them (a copy where links fail)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _restore(target: Path, backup: Path | None) -> None:

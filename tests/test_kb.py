@@ -210,7 +210,7 @@ def test_large_kbs_get_an_ivf_index_that_finds_what_exact_search_finds(monkeypat
 
 
 def test_a_commit_is_on_disk_before_current_names_it(tmp_path, monkeypatch, corpus_copy):
-    import assistant.kb as kb_module
+    import assistant.store.faiss_store as kb_module  # where the KB's commits are written
 
     events: list[tuple[str, str]] = []
     real_fsync, real_replace = kb_module.os.fsync, kb_module.os.replace

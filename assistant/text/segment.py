@@ -1,12 +1,15 @@
-"""Word segmentation for BM25 (jieba), with the knowledge base's own coined terms added.
+"""Word segmentation for BM25 (jieba), with a knowledge base's own coined terms added.
 
 Official writing coins terms (“一强三创”, “三会一课”, “两个维护”) that jieba splits apart; they are
-learned from the quoted phrases of the corpus itself rather than from a fixed list.
+learned from the quoted phrases of the corpus itself rather than from a fixed list. Each knowledge
+base segments with its own `jieba.Tokenizer` holding its own terms: jieba's global dictionary would
+let one KB's (or one demo session's) terms change another's BM25, and keep deleted documents' terms.
 """
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -16,7 +19,8 @@ jieba.setLogLevel(logging.WARNING)
 
 _QUOTED_RE = re.compile(r"[“\"「『]([\u4e00-\u9fff0-9一-龥]{2,10})[”\"」』]")
 _TOKEN_RE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9%]")
-_added: set[str] = set()
+_TERM_FREQ = 2000
+_lock = threading.RLock()
 
 
 def coined_terms(texts: Iterable[str]) -> set[str]:
@@ -24,23 +28,61 @@ def coined_terms(texts: Iterable[str]) -> set[str]:
     return {m.group(1) for text in texts for m in _QUOTED_RE.finditer(text)}
 
 
-def add_terms(terms: Iterable[str]) -> None:
-    new = [t for t in terms if t not in _added]
-    if not new:
-        return
-    _tokenizer()
-    for term in new:
-        jieba.add_word(term, freq=2000)
-        _added.add(term)
-
-
 @lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
-    jieba.initialize()
-    return jieba.dt
+def _base() -> jieba.Tokenizer:
+    """jieba's dictionary, loaded once; every segmenter starts from a copy of it."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+class Segmenter:
+    """One jieba.Tokenizer with its own user terms (the main dictionary is copied, not shared)."""
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        base = _base()
+        self._tokenizer = jieba.Tokenizer()
+        with _lock:
+            self._tokenizer.FREQ = dict(base.FREQ)
+            self._tokenizer.total = base.total
+            self._tokenizer.initialized = True
+        self.terms: set[str] = set()
+        self.add_terms(terms)
+
+    def add_terms(self, terms: Iterable[str]) -> None:
+        for term in terms:
+            if term not in self.terms:
+                self._tokenizer.add_word(term, freq=_TERM_FREQ)
+                self.terms.add(term)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Search-mode segmentation of Simplified text, with punctuation and spaces dropped."""
+        return [w.lower() for w in self._tokenizer.cut_for_search(text) if _TOKEN_RE.search(w)]
+
+
+@lru_cache(maxsize=64)
+def segmenter_for(terms: frozenset[str]) -> Segmenter:
+    """The segmenter for a KB with these terms; KBs with the same terms (a demo session's copy) share one,
+    which is safe because a segmenter is never changed once a KB uses it."""
+    return Segmenter(terms)
+
+
+_default: Segmenter | None = None
+
+
+def _default_segmenter() -> Segmenter:
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Segmenter()
+    return _default
+
+
+def add_terms(terms: Iterable[str]) -> None:
+    """Teach the default segmenter (the one outside any KB) some terms."""
+    _default_segmenter().add_terms(terms)
 
 
 def tokenize(text: str) -> list[str]:
-    """Search-mode segmentation of Simplified text, with punctuation and spaces dropped."""
-    _tokenizer()
-    return [w.lower() for w in jieba.cut_for_search(text) if _TOKEN_RE.search(w)]
+    """Segmentation outside any KB (jieba's dictionary plus terms given to add_terms)."""
+    return _default_segmenter().tokenize(text)
