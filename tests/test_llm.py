@@ -2,9 +2,11 @@
 import logging
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import SecretStr
 
-from assistant.components.llm import LLMError, get_llm
+from assistant.components.llm import LLM, LLMError, get_llm
 from assistant.config import Settings
 from assistant.errors import BiganError
 
@@ -88,3 +90,46 @@ def test_transient_failures_are_retried(tmp_path, stub):
     stub.default = Reply("好的。")
     assert _llm(tmp_path, stub, llm_max_retries=2).complete([HumanMessage("问题")]) == "好的。"
     assert len(stub.requests) == 3
+
+
+# --- a LangChain chat model passed in ---------------------------------------------------------
+
+
+class _FailingChat(GenericFakeChatModel):
+    """A chat model whose backend fails with its own exception, naming its key."""
+
+    api_key: SecretStr = SecretStr(SECRET)
+
+    def _stream(self, *args, **kwargs):
+        raise RuntimeError(f"backend exploded (key {SECRET})")
+
+
+def test_a_langchain_chat_model_can_be_passed_in(tmp_path):
+    # No finish reason and no timeout parameter: both are assumed only of OpenAI-compatible endpoints.
+    chat = GenericFakeChatModel(messages=iter([AIMessage("一是 压实 责任。 二是 健全 制度。")]))
+    llm = LLM.from_langchain(chat, Settings(kb_dir=tmp_path), model="本地模型")
+    pieces = list(llm.stream([HumanMessage("问题")]))
+    assert len(pieces) > 1 and "".join(pieces) == "一是 压实 责任。 二是 健全 制度。"
+    assert not llm.openai_compatible and llm.describe() == "本地模型 @ GenericFakeChatModel"
+
+
+def test_a_passed_in_model_failing_is_explained_without_its_key(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    llm = LLM.from_langchain(_FailingChat(messages=iter([])), Settings(kb_dir=tmp_path, llm_max_retries=0))
+    with pytest.raises(LLMError, match="调用出错：RuntimeError") as info:
+        llm.complete([HumanMessage("问题")])
+    assert SECRET not in str(info.value) and SECRET not in caplog.text
+
+
+def test_a_passed_in_chat_openai_keeps_the_endpoint_checks(tmp_path, stub):
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(model="qwen-stub", base_url=stub.base_url, api_key=SECRET, max_retries=0)
+    llm = LLM.from_langchain(chat, Settings(kb_dir=tmp_path, llm_max_retries=0))
+    assert llm.openai_compatible and llm.model == "qwen-stub" and llm.base_url == stub.base_url
+    stub.default = Reply("好的。")
+    assert llm.complete([HumanMessage("问题")]) == "好的。"
+    stub.default = Reply(status=401)
+    with pytest.raises(LLMError, match="拒绝了 API 密钥（401）") as info:
+        llm.complete([HumanMessage("问题")])
+    assert SECRET not in str(info.value)

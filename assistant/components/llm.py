@@ -1,4 +1,5 @@
-"""The chat-model backend, chosen by one setting: an OpenAI-compatible endpoint, or none (offline).
+"""The chat-model backend, chosen by one setting: an OpenAI-compatible endpoint, or none (offline);
+or any LangChain chat model a program passes in (LLM.from_langchain).
 
 A reply is read on a worker thread, so one total deadline holds however the endpoint misbehaves
 (slow to connect, slow to start, trickling forever). What arrives is capped at the output limit;
@@ -21,8 +22,9 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from pydantic import SecretStr
 
-from ..config import Settings
+from ..config import Settings, get_settings
 from ..errors import BiganError
 from ..text.tokens import count_tokens, get_encoding
 
@@ -115,6 +117,7 @@ _MESSAGES = {
     "empty": "模型 {model} 返回了空回复；请检查 BIGAN_LLM_MODEL 与服务端日志",
     "unreadable": "模型服务 {where} 的回复无法解析，不是 OpenAI 兼容格式{detail}；请检查 BIGAN_LLM_BASE_URL 是否指向 OpenAI 兼容的 /v1 接口",
     "reported": "模型服务 {where} 报告错误：{detail}；请查看服务端日志",
+    "failed": "模型 {model}（{where}）调用出错：{detail}；请检查模型服务与该模型的配置",
     400: "模型服务 {where} 拒绝了请求（400）；请检查 BIGAN_LLM_MODEL、BIGAN_LLM_MAX_TOKENS 与 BIGAN_LLM_CONTEXT_WINDOW 是否适合该模型",
     401: "模型服务 {where} 拒绝了 API 密钥（401）；请检查 BIGAN_LLM_API_KEY",
     403: "API 密钥无权使用模型 {model}（403）；请检查密钥的权限、余额或账户状态",
@@ -189,6 +192,44 @@ class LLM:
     max_retries: int
     encoding: str
     redact: Redactor
+    # Through ChatOpenAI to an OpenAI-compatible endpoint: per-read timeouts are passed on, every
+    # complete reply ends with a finish reason (so one without was cut), and errors are the openai
+    # client's. Other LangChain chat models get none of these assumptions.
+    openai_compatible: bool = True
+
+    @classmethod
+    def from_langchain(cls, chat: BaseChatModel, settings: Settings | None = None, model: str | None = None) -> LLM:
+        """Bigan's model over any LangChain chat model (ChatOllama, ChatTongyi, ChatOpenAI, …).
+
+        The deadline, retries, output cap and token encoding come from `settings` (the configured
+        ones by default); the model keeps its own client settings. Its secret fields are masked in
+        messages and logs like the configured key.
+        """
+        from langchain_openai.chat_models.base import BaseChatOpenAI
+
+        settings = settings or get_settings()
+        secrets = [v.get_secret_value() for v in vars(chat).values() if isinstance(v, SecretStr)]
+        endpoint = next((str(v) for a in ("openai_api_base", "base_url") if (v := getattr(chat, a, None))), "")
+        secrets += url_secrets(endpoint)
+        redact = Redactor(secrets)
+        _LOG_FILTER.redact.add(redact.secrets)
+        name = model or next(
+            (v for a in ("model_name", "model", "model_id") if isinstance(v := getattr(chat, a, None), str) and v),
+            type(chat).__name__,
+        )
+        return cls(
+            chat,
+            name,
+            redact(endpoint) or type(chat).__name__,
+            settings.llm_max_tokens,
+            settings.llm_context_window,
+            settings.llm_timeout,
+            settings.llm_deadline or 5 * settings.llm_timeout,
+            settings.llm_max_retries,
+            settings.token_encoding,
+            redact,
+            openai_compatible=isinstance(chat, BaseChatOpenAI),
+        )
 
     def describe(self) -> str:
         return f"{self.model} @ {self.base_url or 'OpenAI'}"
@@ -236,11 +277,14 @@ class LLM:
                 except queue.Empty:
                     raise _Failure("deadline") from None
                 if kind == "error":
-                    raise _classify(item, received)
+                    if self.openai_compatible or isinstance(item, openai.OpenAIError):
+                        raise _classify(item, received)
+                    raise _Failure("failed", detail=f"{type(item).__name__}: {item}")
                 if kind == "end":
                     break
                 received = True
-                finish = item.response_metadata.get("finish_reason") or finish
+                metadata = item.response_metadata
+                finish = (metadata.get("finish_reason") if self.openai_compatible else _finish_reason(metadata)) or finish
                 text = str(item.content)[: cap * _CHARS_PER_TOKEN_BOUND] if item.content else ""
                 if not text:
                     continue
@@ -256,13 +300,13 @@ class LLM:
             stop.set()
         if used == 0:
             raise _Failure("empty")
-        if finish is None:  # the body ended without a finish reason: the connection was cut
+        if finish is None and self.openai_compatible:  # the body ended without a finish reason: the connection was cut
             raise _Failure("cut")
         if finish in ("length", "content_filter"):
             raise _Failure(finish)
 
     def _pump(self, messages: list[BaseMessage], read_timeout: float, events: queue.Queue, stop: threading.Event) -> None:
-        stream = self.chat.stream(messages, timeout=read_timeout)
+        stream = self.chat.stream(messages, **({"timeout": read_timeout} if self.openai_compatible else {}))
         try:
             for chunk in stream:
                 if stop.is_set():
@@ -293,6 +337,16 @@ class LLM:
             detail=detail,
         )
         return " ".join(self.redact(text).split())
+
+
+# How other LangChain chat models name the reason a reply ended, and their words for our two cases.
+_FINISH_KEYS = ("finish_reason", "stop_reason", "done_reason")
+_FINISH_WORDS = {"max_tokens": "length", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
+
+
+def _finish_reason(metadata: dict) -> str | None:
+    reason = next((metadata[key] for key in _FINISH_KEYS if metadata.get(key)), None)
+    return _FINISH_WORDS.get(reason, reason) if isinstance(reason, str) else reason
 
 
 def _split_query(url: str) -> tuple[str, dict[str, str]]:
