@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .components.embedding import choose_backend, get_embedder, resolve_model, truncate
+from .components.embedding import Embedder, choose_backend, get_embedder, resolve_model, truncate
 from .components.onnx_export import EXPORT_VERSION
 from .config import Settings
 from .errors import BiganError
@@ -113,16 +113,20 @@ def build(
     progress: bool = False,
     force: bool = False,
     store: Store | None = None,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
     """Index `add` (files or folders) into the KB at `root`, drop the doc ids in `remove`.
 
     Only new and changed documents are split and written; `force`, a new section budget, a new model
     or an older KB format re-split every document from its stored text. Only sections whose embed text
-    changed are embedded again.
+    changed are embedded again. `embedder`: this model instead of the configured one.
     """
     store = store or open_store(settings, root)
-    _, fingerprint = resolve_model(settings)
-    backend, _ = choose_backend(settings, fingerprint)
+    if embedder is not None:
+        fingerprint, backend = embedder.fingerprint, embedder.backend
+    else:
+        _, fingerprint = resolve_model(settings)
+        backend, _ = choose_backend(settings, fingerprint)
     # Vectors are reused only when the same weights, backend and width would produce them again.
     vector_key = {
         "fingerprint": fingerprint, "backend": backend, "dimension_setting": settings.embedding_dim,
@@ -134,6 +138,11 @@ def build(
     report = IndexReport()
     with store.writer_lock():
         old = store.meta()
+        source = store
+        if old is None and (other := _other_store(settings, store)) is not None:
+            # The KB folder holds a KB of the other store: its documents move over (never silently dropped).
+            source, old = other, other.meta()
+            log(f"importing the knowledge base of the {old.get('store', 'faiss')} store into the {settings.store} store")
         built_with = old["embedding"] if old else {}
         same_vectors = old is not None and all(built_with.get(k) == v for k, v in vector_key.items())
         if old and not same_vectors:
@@ -145,8 +154,9 @@ def build(
             log(report.rebuilt)
         resplit = old is not None and (
             force or not same_vectors or old.get("format_version") != FORMAT_VERSION or old.get("chunking") != chunking
+            or source is not store
         )
-        docs, texts = store.document_texts() if resplit else (dict(store.read().documents) if old else {}, {})
+        docs, texts = source.document_texts() if resplit else (dict(store.read().documents) if old else {}, {})
         changed, removed = _update_documents(docs, texts, files, folders, set(remove), report)
         if old is not None and not (resplit or changed or removed):
             report.sections = sum(e["sections"] for e in docs.values())
@@ -155,9 +165,10 @@ def build(
         to_write = sorted(docs, key=lambda d: docs[d]["source"]) if resplit else sorted(changed, key=lambda d: docs[d]["source"])
         split = {doc_id: _split(docs[doc_id], texts[doc_id], doc_id, settings) for doc_id in to_write}
         # A changed document keeps the vectors of its unchanged sections; a re-split keeps every reusable one.
-        previous = store.vectors_of(to_write) if same_vectors else {}
+        previous = source.vectors_of(to_write) if same_vectors else {}
         sections = [s for doc_id in to_write for s in split[doc_id]]
-        vectors = _vectors_for(sections, previous, old["embedding"]["dimension"] if same_vectors else 0, settings, report, log, progress)
+        dim = old["embedding"]["dimension"] if same_vectors else 0
+        vectors = _vectors_for(sections, previous, dim, embedder, settings, report, log, progress)
         segmenter = segmenter_for(kb_terms(docs))
         writes, start = [], 0
         for doc_id in to_write:
@@ -177,6 +188,17 @@ def build(
         store.write(meta, writes, removed, replace_all=resplit)
         report.sections = sum(e["sections"] for e in docs.values())
     return report
+
+
+def _other_store(settings: Settings, store: Store) -> Store | None:
+    """The KB of the other store kind in the same KB folder, if there is one (Milvus: the local default only)."""
+    root = store.root
+    if settings.store == "milvus" and current_generation(root) is not None:
+        return open_store(settings.model_copy(update={"store": "faiss"}), root)
+    if settings.store == "faiss" and not settings.milvus_uri and (root / "milvus.db").is_dir():
+        other = open_store(settings.model_copy(update={"store": "milvus"}), root)
+        return other if other.meta() is not None else None
+    return None
 
 
 def _update_documents(
@@ -247,6 +269,7 @@ def _vectors_for(
     sections: list[Section],
     reusable: dict[str, np.ndarray],
     dim: int,
+    embedder: Embedder | None,
     settings: Settings,
     report: IndexReport,
     log: Callable[[str], None],
@@ -256,7 +279,7 @@ def _vectors_for(
     keys = [text_key(embed_text(s)) for s in sections]
     missing = [i for i, key in enumerate(keys) if key not in reusable]
     if missing or not dim:
-        embedder = get_embedder(settings)
+        embedder = embedder or get_embedder(settings)
         dim = min(embedder.dimension, settings.embedding_dim or embedder.dimension)
     vectors = np.zeros((len(sections), dim), dtype=np.float32)
     for i, key in enumerate(keys):

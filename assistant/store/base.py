@@ -72,6 +72,7 @@ class Store(Protocol):
     """One KB in one backend: opened by settings, written under a writer lock."""
 
     settings: Settings
+    root: Path  # the KB folder (the FAISS store's files; the Milvus store's lock and default Lite database)
 
     def exists(self) -> bool: ...
 
