@@ -126,12 +126,12 @@ class Workspace:
         """Add or update files and folders where they are (the command line's `bigan index`)."""
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, add=paths, log=log or (lambda _: None), progress=progress, store=self.store)
+            return build(self.root, self.settings, add=paths, log=log or (lambda _: None), progress=progress, **self._target)
 
     def remove(self, doc_ids: list[str], log: Callable[[str], None] | None = None) -> IndexReport:
         self._check_writable()
         with self._write_lock:
-            return build(self.root, self.settings, remove=doc_ids, log=log or (lambda _: None), store=self.store)
+            return build(self.root, self.settings, remove=doc_ids, log=log or (lambda _: None), **self._target)
 
     def add_files(self, files: list[Path], progress: bool = False) -> IndexReport:
         """Copy uploaded files into the KB's own folder and index them (an upload's temp file does not last).
@@ -156,7 +156,7 @@ class Workspace:
                         os.replace(target, backup)
                     staged.append((target, backup))
                     shutil.copyfile(file, target)
-                report = build(self.root, self.settings, add=[t for t, _ in staged], progress=progress, store=self.store)
+                report = build(self.root, self.settings, add=[t for t, _ in staged], progress=progress, **self._target)
             except BaseException:
                 for target, backup in staged:
                     _restore(target, backup)
@@ -175,7 +175,7 @@ class Workspace:
         if row is None:
             raise BiganError("知识库中没有这个文档（可能已被删除），请刷新列表")
         with self._write_lock:
-            report = build(self.root, self.settings, remove=[doc_id], store=self.store)
+            report = build(self.root, self.settings, remove=[doc_id], **self._target)
             if row.uploaded:
                 (self.root / UPLOADS / row.name).unlink(missing_ok=True)
         return report
@@ -185,9 +185,12 @@ class Workspace:
         self._check_writable()
         sources = [Path(e["source"]) for e in self.view.documents.values()]
         with self._write_lock:
-            return build(
-                self.root, self.settings, add=[p for p in sources if p.exists()], progress=progress, force=True, store=self.store
-            )
+            return build(self.root, self.settings, add=[p for p in sources if p.exists()], progress=progress, force=True, **self._target)
+
+    @property
+    def _target(self) -> dict:
+        """What a build of this workspace writes with: its store, and its model if it was given one."""
+        return {"store": self.store, "embedder": self._embedder}
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         return self.searcher.search(query, k)

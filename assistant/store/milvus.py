@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import re
 import secrets
 import threading
@@ -49,9 +50,14 @@ def _client(uri: str, token: str):
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
+    if not _is_server(uri) and not uri.endswith(".db"):
+        raise BiganError(f"BIGAN_MILVUS_URI is a Milvus Lite database folder ending in .db, or http(s)://host:port; got {uri}")
     with _clients_lock:
         client = _clients.get((uri, token))
         if client is None:
+            lite_log = logging.getLogger("milvus_lite")
+            level = lite_log.level
+            lite_log.setLevel(logging.CRITICAL)  # its traceback of a locked folder; the user gets the line below
             try:
                 client = MilvusClient(uri, token=token) if token else MilvusClient(uri)
             except MilvusException as exc:
@@ -61,9 +67,23 @@ def _client(uri: str, token: str):
                         f"serve it with `milvus-lite server --data-dir {uri} --host 127.0.0.1 --port 19530` and set "
                         "BIGAN_MILVUS_URI=http://127.0.0.1:19530 in every process that uses it"
                     ) from None
-                raise BiganError(f"cannot open Milvus at {uri}: {exc.message if hasattr(exc, 'message') else exc}") from None
+                raise BiganError(f"cannot open Milvus at {uri}: {getattr(exc, 'message', exc)}") from None
+            finally:
+                lite_log.setLevel(level)
             _clients[(uri, token)] = client
         return client
+
+
+def close_clients() -> None:
+    """Close this process's Milvus connections (Milvus Lite then releases its database to other processes)."""
+    with _clients_lock:
+        for (uri, _), client in _clients.items():
+            client.close()
+            if not _is_server(uri):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(uri)
+        _clients.clear()
 
 
 def _locked(folder: Path) -> bool:
