@@ -1,9 +1,15 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding, FakeEmbeddings
 
 from assistant.components import embedding
 from assistant.components.embedding import (
-    OnnxEmbedder, TorchEmbedder, choose_backend, get_embedder, normalise, resolve_model, truncate,
+    Embedder, LangChainEmbedder, OnnxEmbedder, TorchEmbedder, choose_backend, get_embedder, langchain_fingerprint, normalise,
+    resolve_model, truncate,
 )
 from assistant.components.onnx_export import MAX_INT8_WEIGHT, MODEL_FILE, exported_dir
 from assistant.errors import BiganError, ModelMissingError
@@ -95,3 +101,55 @@ def test_switching_backend_reembeds_everything(tmp_path, corpus_copy):
     second = build(kb_dir, make_settings(kb_dir, embedding_backend="torch-bf16"), add=[corpus_copy])
     assert second.rebuilt and second.embedded == second.sections == first.sections
     assert KnowledgeBase.load(kb_dir).manifest["embedding"]["backend"] == "torch-bf16"
+
+
+_OFFLINE_LOAD = """
+import os, socket, sys
+from transformers.utils import logging as hf_logging
+
+def no_network(*args, **kwargs):
+    raise AssertionError("the model load reached for the network")
+
+socket.socket.connect = no_network
+socket.getaddrinfo = no_network
+quiet = (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled())
+from assistant.components.embedding import choose_backend, load_embedder, resolve_model
+from assistant.config import Settings
+
+for backend in ("onnx-int8", "torch-fp32"):
+    settings = Settings(kb_dir=sys.argv[1], embedding_backend=backend)
+    source, fingerprint = resolve_model(settings)
+    embedder = load_embedder(source, fingerprint, backend, choose_backend(settings, fingerprint)[1], 8)
+    assert embedder.encode_query("机关党建").shape == (embedder.dimension,)
+assert (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()) == quiet, "logging left changed"
+print("loaded offline")
+"""
+
+
+def test_models_load_from_local_files_with_no_offline_switch(tmp_path):
+    """local_files_only is what keeps a load off the network; HF_HUB_OFFLINE is not set for the process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TRANSFORMERS_VERBOSITY")}
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_LOAD, str(tmp_path)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "loaded offline" in done.stdout, done.stderr[-2000:]
+
+
+def test_a_langchain_embeddings_becomes_bigan_s_embedder():
+    fake = DeterministicFakeEmbedding(size=48)
+    embedder = Embedder.from_langchain(fake)
+    assert isinstance(embedder, LangChainEmbedder) and embedder.backend == "langchain"
+    assert embedder.dimension == 48
+    vectors = embedder.encode_documents(["第一段", "第二段", "第三段"])
+    assert vectors.shape == (3, 48) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(embedder.encode_query("第二段"), vectors[1], atol=1e-6)  # the fake embeds queries as documents
+    assert embedder.encode_documents([]).shape == (0, 48)
+    assert Embedder.from_langchain(embedder) is embedder
+
+
+def test_a_wrapped_embeddings_is_fingerprinted_by_class_and_model():
+    assert langchain_fingerprint(DeterministicFakeEmbedding(size=48)) == (
+        "langchain:langchain_core.embeddings.fake.DeterministicFakeEmbedding:size=48"
+    )
+    assert langchain_fingerprint(DeterministicFakeEmbedding(size=64)) != langchain_fingerprint(DeterministicFakeEmbedding(size=48))
+    assert langchain_fingerprint(FakeEmbeddings(size=48)) != langchain_fingerprint(DeterministicFakeEmbedding(size=48))
+    assert Embedder.from_langchain(DeterministicFakeEmbedding(size=48), fingerprint="bge-m3@intranet").fingerprint == "bge-m3@intranet"

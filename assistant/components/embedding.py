@@ -1,21 +1,23 @@
-"""The embedding backends: one model, loaded from local files only, run by PyTorch (fp32/bf16) or ONNX Runtime (int8).
+"""The embedding backends: one model, loaded from local files only, run by PyTorch (fp32/bf16) or ONNX Runtime (int8);
+or any LangChain `Embeddings` a program passes in (LangChainEmbedder).
 
 The backend is picked by one `match` on `embedding_backend`; "auto" takes the fastest this machine
 supports (measured in docs/benchmarks.md).
+
+Nothing is downloaded at run time (an intranet has no hub, and a silent download is a leak): every
+load passes `local_files_only`, so no process-wide switch (HF_HUB_OFFLINE) is needed, and importing
+this module changes no environment variable.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-# Nothing is downloaded at run time: an intranet has no hub, and a silent download is a leak.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading bars on a user's terminal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -83,6 +85,22 @@ def truncate(vectors: np.ndarray, dimension: int) -> np.ndarray:
     return normalise(vectors[:, :dimension])
 
 
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """transformers' weight-loading bars and info messages off while a model loads; as they were afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 class Embedder(Embeddings):
     """LangChain Embeddings over one backend, using the model's own query/document prompts.
 
@@ -94,6 +112,13 @@ class Embedder(Embeddings):
     fingerprint: str
     dimension: int
     tokenizer: Any
+
+    @staticmethod
+    def from_langchain(embeddings: Embeddings, fingerprint: str | None = None) -> Embedder:
+        """Bigan's embedder over any LangChain `Embeddings`; a Bigan embedder is returned as it is."""
+        if isinstance(embeddings, Embedder) and fingerprint is None:
+            return embeddings
+        return LangChainEmbedder(embeddings, fingerprint)
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, "document", progress)
@@ -120,11 +145,10 @@ class TorchEmbedder(Embedder):
     def __init__(self, source: str, fingerprint: str, batch_size: int, bf16: bool) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
         try:
-            self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
+            with _quiet_loading():
+                self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
         except OSError as exc:
             raise ModelMissingError(
                 f"embedding model '{source}' is not available offline ({exc.__class__.__name__}); "
@@ -173,7 +197,8 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        with _quiet_loading():
+            self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         self.backend = "onnx-int8"
         self.fingerprint = fingerprint
         self.dimension = int(meta["dimension"])
@@ -187,6 +212,60 @@ class OnnxEmbedder(Embedder):
             feed = {name: encoded[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
             out[i] = self.session.run(None, feed)[0][0]
         return out
+
+
+# Attributes by which LangChain's embedding classes name their model and its width.
+_MODEL_ATTRIBUTES = ("model", "model_name", "model_id", "repo_id", "deployment", "dimensions", "size")
+
+
+def langchain_fingerprint(embeddings: Embeddings) -> str:
+    """The vector space of a LangChain `Embeddings`: its class and the model it names (and width, where set)."""
+    kind = type(embeddings)
+    named = [
+        f"{name}={value}"
+        for name in _MODEL_ATTRIBUTES
+        if isinstance(value := getattr(embeddings, name, None), str | int) and not isinstance(value, bool) and value != ""
+    ]
+    return ":".join(["langchain", f"{kind.__module__}.{kind.__qualname__}", *named])
+
+
+class LangChainEmbedder(Embedder):
+    """Any LangChain `Embeddings` (Ollama, an OpenAI-compatible endpoint, DashScope, …) as Bigan's embedder.
+
+    Vectors are normalised here, as Bigan's search scores them by inner product. `fingerprint` names
+    the vector space, by default from the class and model name (see langchain_fingerprint): a KB
+    built with one refuses to open with another. Pass one explicitly where those do not tell models
+    apart (a local server serving whatever it was started with).
+    """
+
+    backend = "langchain"
+    tokenizer = None
+
+    def __init__(self, embeddings: Embeddings, fingerprint: str | None = None, batch_size: int = 64) -> None:
+        self.embeddings = embeddings
+        self.fingerprint = fingerprint or langchain_fingerprint(embeddings)
+        self.batch_size = batch_size
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        """The width of the vectors, asked of the model once (one embedded word) when not yet seen."""
+        if self._dimension is None:
+            self._dimension = len(self.embeddings.embed_query("维度"))
+        return self._dimension
+
+    def _encode(self, texts: list[str], kind: str, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if kind == "query":
+            rows = [self.embeddings.embed_query(text) for text in texts]
+        else:
+            rows = []
+            for start in tqdm(range(0, len(texts), self.batch_size), desc="Sections", disable=not progress):
+                rows.extend(self.embeddings.embed_documents(texts[start : start + self.batch_size]))
+        vectors = normalise(np.asarray(rows, dtype=np.float32))
+        self._dimension = vectors.shape[1]
+        return vectors
 
 
 def _onnx_folder(settings: Settings, fingerprint: str) -> Path | None:
