@@ -153,3 +153,15 @@ def test_a_wrapped_embeddings_is_fingerprinted_by_class_and_model():
     assert langchain_fingerprint(DeterministicFakeEmbedding(size=64)) != langchain_fingerprint(DeterministicFakeEmbedding(size=48))
     assert langchain_fingerprint(FakeEmbeddings(size=48)) != langchain_fingerprint(DeterministicFakeEmbedding(size=48))
     assert Embedder.from_langchain(DeterministicFakeEmbedding(size=48), fingerprint="bge-m3@intranet").fingerprint == "bge-m3@intranet"
+
+
+def test_a_kb_built_with_a_wrapped_embeddings_opens_only_with_it(tmp_path, corpus_copy):
+    settings = make_settings(tmp_path / "kb")
+    embedder = Embedder.from_langchain(DeterministicFakeEmbedding(size=64))
+    report = build(settings.kb_dir, settings, add=[corpus_copy], embedder=embedder)
+    assert report.embedded == report.sections > 0
+    hits = Searcher.open(settings, embedder=Embedder.from_langchain(DeterministicFakeEmbedding(size=64))).search("两廊两室", 3)
+    assert "两廊两室" in hits[0].section.text  # BM25 finds it whatever the fake vectors say
+    for other in (Embedder.from_langchain(FakeEmbeddings(size=64)), Embedder.from_langchain(DeterministicFakeEmbedding(size=32)), None):
+        with pytest.raises(BiganError, match="built with embedding model"):
+            Searcher.open(settings, embedder=other)  # None: the configured model
