@@ -57,14 +57,22 @@ def cmd_model_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    from .kb import build
+def _service(llm: bool = False):
+    """The service over the configured KB; with `llm`, the model is set up now and named on stderr."""
+    from .service import Service
 
-    settings = get_settings()
-    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
-    report = build(
-        settings.kb_dir, settings, add=paths, log=lambda m: print(m, file=sys.stderr), progress=sys.stderr.isatty()
-    )
+    service = Service(get_settings())
+    if llm:
+        from .components.llm import OFFLINE_NOTE
+
+        print(f"模型：{service.llm.describe()}" if service.llm else OFFLINE_NOTE, file=sys.stderr)
+    return service
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    service = _service()
+    paths = [Path(p) for p in args.paths] or [service.settings.corpus_dir]
+    report = service.index(paths, log=lambda m: print(m, file=sys.stderr), progress=sys.stderr.isatty())
     print(report.summary())
     for source, reason in report.failed:
         print(f"failed: {source}: {reason}", file=sys.stderr)
@@ -72,9 +80,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from .kb import KnowledgeBase, document_rows
-
-    rows = document_rows(KnowledgeBase.load(get_settings().kb_dir))
+    fields = ("id", "source", "name", "title", "sections", "chars", "size", "added")
+    rows = [{f: row[f] for f in fields} for row in _service().documents()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
@@ -86,15 +93,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .kb import KnowledgeBase
-
-    kb = KnowledgeBase.load(get_settings().kb_dir)
-    doc_id = kb.resolve(args.doc)
-    entry = kb.documents[doc_id]
+    doc_id, entry, document_sections = _service().document(args.doc)
     sections = [
         {"position": s.position, "heading_path": s.heading_path, "kind": s.kind, "text": s.text,
          **({"page": s.page} if s.page is not None else {})}
-        for s in kb.document_sections(doc_id)
+        for s in document_sections
     ]
     if args.json:
         print(json.dumps({"id": doc_id, "source": entry["source"], "title": entry.get("title", ""), "sections": sections},
@@ -109,12 +112,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from .kb import KnowledgeBase, build
-
-    settings = get_settings()
-    kb = KnowledgeBase.load(settings.kb_dir)
-    doc_ids = [kb.resolve(ref) for ref in args.docs]  # every name is checked before anything is removed
-    report = build(settings.kb_dir, settings, remove=doc_ids, log=lambda m: print(m, file=sys.stderr))
+    report = _service().remove(args.docs, log=lambda m: print(m, file=sys.stderr))
     print(report.summary())
     return 0
 
@@ -133,8 +131,6 @@ def _print_hits(hits: list, as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .retrieve import Searcher
-
     if args.batch is None:
         if args.query is None or not args.query.strip():
             raise BiganError("the query is empty" if args.query is not None else "give a QUERY or --batch FILE")
@@ -144,28 +140,21 @@ def cmd_search(args: argparse.Namespace) -> int:
         queries = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
         if not queries:
             raise BiganError(f"{path} has no queries")
-    searcher = Searcher.open(get_settings())
-    for hits in searcher.search_many(queries, args.k):
+    for hits in _service().search_many(queries, args.k):
         _print_hits(hits, args.json)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .components.llm import get_llm
-    from .evaluate import evaluate_items, load_items
-    from .retrieve import Searcher
-
     if args.k < 1:
         raise BiganError("k must be at least 1")
-    items = load_items(Path(args.file))
-    settings = get_settings()
-    report = evaluate_items(Searcher.open(settings), items, args.k, get_llm(settings))
+    report = _service().evaluate(Path(args.file), args.k)
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.as_text())
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .ui import launch
+    from .server import launch
 
     settings = get_settings()
     if args.demo:
@@ -176,9 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     """Interactive search: one query a line, empty line or Ctrl-D to quit."""
-    from .retrieve import Searcher
-
-    searcher = Searcher.open(get_settings())
+    searcher = _service().searcher()
     print(f"笔杆子 · {len(searcher.kb.sections)} sections from {len(searcher.kb.documents)} documents. 输入查询，空行退出。")
     while True:
         try:
@@ -203,16 +190,6 @@ def _read_text(file: Path) -> str:
         raise BiganError(f"无法读取 {file}：{exc.strerror or exc}") from None
 
 
-def _open_assistant():
-    from .components.llm import OFFLINE_NOTE, get_llm
-    from .retrieve import Searcher
-
-    settings = get_settings()
-    llm = get_llm(settings)
-    print(f"模型：{llm.describe()}" if llm else OFFLINE_NOTE, file=sys.stderr)
-    return Searcher.open(settings), settings, llm
-
-
 def _read_history(path: str | None) -> list[dict]:
     if path is None:
         return []
@@ -231,47 +208,47 @@ def _print_citations(citations: list) -> None:
         print(f"[{c.n}] {c.title} · {c.heading} · {c.source}")
 
 
-def _stream_to_stdout(stream) -> object:
-    """Print text pieces as they arrive; return the final result object.
+def _stream_to_stdout(events) -> tuple[object, list]:
+    """Print text as it arrives; return the finished result and its citations (a failure is a BiganError).
 
     A failure mid-stream still ends the printed line, so the error line that follows stands alone.
     """
-    result, printed = None, False
+    from .service import Citations, Done, Failed, TextDelta
+
+    result, cited, printed = None, [], False
     try:
-        for item in stream:
-            if isinstance(item, str):
-                print(item, end="", flush=True)
-                printed = printed or bool(item)
-            else:
-                result = item
+        for event in events:
+            match event:
+                case TextDelta(text):
+                    print(text, end="", flush=True)
+                    printed = True
+                case Citations(items):
+                    cited = items
+                case Done(result):
+                    pass
+                case Failed(message):
+                    raise BiganError(message)
     finally:
         if printed or result is not None:
             print()
-    return result
+    return result, cited
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import ask, ask_stream
-
     history = _read_history(args.history)  # a bad file fails before the model is loaded
-    searcher, settings, llm = _open_assistant()
+    service = _service(llm=True)
     if args.json:
-        print(json.dumps(ask(args.question, history, searcher, settings, llm).to_dict(), ensure_ascii=False))
+        print(json.dumps(service.ask(args.question, history).to_dict(), ensure_ascii=False))
         return 0
-    answer = _stream_to_stdout(ask_stream(args.question, history, searcher, settings, llm))
-    _print_citations(answer.citations)
+    _, cited = _stream_to_stdout(service.ask_events(args.question, history))
+    _print_citations(cited)
     return 0
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
-    from .draft import DraftRequest, draft, draft_stream, prompt_preview
-
-    req = DraftRequest(args.request, args.genre, args.length, args.points)
+    fields = (args.request, args.genre, args.length, args.points)
     if args.show_prompt:
-        from .retrieve import Searcher
-
-        settings = get_settings()
-        preview = prompt_preview(Searcher.open(settings), settings, req)
+        preview = _service().draft_prompt(*fields)
         if args.json:
             print(json.dumps(preview, ensure_ascii=False))
         else:
@@ -279,22 +256,24 @@ def cmd_draft(args: argparse.Namespace) -> int:
                 print(f"--- {message['role']} ---\n{message['content']}\n")
             print(f"--- {preview['tokens']} tokens (packed to {preview['budget']}) ---")
         return 0
-    searcher, settings, llm = _open_assistant()
+    from .draft import DraftRequest
+
+    DraftRequest(*fields)  # a bad request fails before the model is loaded
+    service = _service(llm=True)
     if args.json:
-        print(json.dumps(draft(searcher, settings, llm, req).to_dict(), ensure_ascii=False))
+        print(json.dumps(service.draft(*fields).to_dict(), ensure_ascii=False))
         return 0
-    result = _stream_to_stdout(draft_stream(searcher, settings, llm, req))
+    result, cited = _stream_to_stdout(service.draft_events(*fields))
     if result.mode == "llm":
         print("\n参考范文：")
-        _print_citations(result.exemplars)
+        _print_citations(cited)
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A terminal conversation: follow-ups use the history; /clear starts over; empty line quits."""
-    from .answer import ask_stream
-
-    searcher, settings, llm = _open_assistant()
+    service = _service(llm=True)
+    service.searcher()  # no KB is an error now, not at the first question
     history: list[dict] = []
     print("笔杆子问答。输入问题，/clear 清空对话，空行退出。")
     while True:
@@ -308,11 +287,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
             history = []
             continue
         try:
-            answer = _stream_to_stdout(ask_stream(question, history, searcher, settings, llm))
+            answer, cited = _stream_to_stdout(service.ask_events(question, history))
         except BiganError as exc:
             _err(str(exc))
             continue
-        _print_citations(answer.citations)
+        _print_citations(cited)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
     return 0
 

@@ -1,4 +1,4 @@
-"""The Gradio web app: a thin shell over answer/draft/workspace, in Chinese.
+"""The Gradio web app: a thin shell over the service layer (service.py), in Chinese.
 
 Two tabs: 对话 (问答 and 起草 in one chat) and 知识库 (upload, list, delete, rebuild, retrieval
 test). Every handler turns a user-caused error into a readable message in Chinese; none shows a
@@ -11,46 +11,24 @@ sources panel is built with html.escape, and the tables show strings as they are
 from __future__ import annotations
 
 import html
-import logging
 import os
 import re
-import secrets
 import shutil
-import tempfile
-import threading
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet app phones no one
 
 import gradio as gr
-from starlette.middleware import Middleware
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .answer import Answer, Citation, ask_stream, matched_sentences
-from .components.llm import get_llm
+from .answer import Citation, matched_sentences
 from .config import Settings
-from .draft import GENRES, Draft, DraftRequest, draft_stream
+from .draft import GENRES
 from .errors import BiganError
-from .evaluate import Report, evaluate_items, load_items
-from .export import to_docx, to_markdown
+from .evaluate import Report
 from .ingest.loaders import SUPPORTED
-from .workspace import RunFolder, Sessions, Workspace, remove_older_than
-
-log = logging.getLogger(__name__)
+from .service import Citations, Done, Failed, Service, TextDelta
 
 MODES = ("问答", "起草")
-MIN_DRAFT_CHARS = 50
-# A draft file is removed once Gradio has copied it out; this catches one whose request was cut off.
-DRAFT_TTL_S = 600
-# Folders the app used in the system temp folder before it had a folder of its own.
-LEGACY_TEMP = ("bigan-session-*", "bigan-draft-*")
-# The directories of an absolute path (the file or folder name after them is kept); not the
-# slashes of a URL (after ':' or '/') or of text like 党组/党委.
-_DIRS_RE = re.compile(r"(?<![\w.:/~-])~?/(?:[^\s/\"'<>|:：，。；、（）()]+/)+")
 _MD_PUNCT_RE = re.compile(r"([!-/:-@\[-`{-~])")
 SOURCES_HINT = "<p>回答引用的原文会显示在这里，点击展开。</p>"
 CSS = """
@@ -68,6 +46,12 @@ THEME = gr.themes.Default(
 )
 
 
+def mount_options() -> dict:
+    """The page's look (theme, css, js, head, i18n) as gr.mount_gradio_app takes it: the server mounts
+    the app with these and nothing else of its own."""
+    return {"theme": THEME, "css": CSS}
+
+
 def md_text(text: str) -> str:
     """`text` to show literally in a Markdown component: with every ASCII punctuation mark escaped,
     neither Markdown nor HTML nor an autolink in it takes effect."""
@@ -79,105 +63,18 @@ def chat_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def strip_paths(message: str) -> str:
-    """The message with the folders of every absolute path removed (`/srv/kb/a.docx` → `a.docx`)."""
-    return _DIRS_RE.sub("", message)
-
-
-class App:
-    """State shared by every browser session: settings, the KB, the model, this server's temp folder."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.shared = Workspace(settings, read_only=settings.demo)
-        self.llm = get_llm(settings)
-        self.shared.searcher  # load the model and the KB now, not on the first question
-        self.run = RunFolder(settings.runtime_dir)
-        self.drafts = self.run.path / "drafts"
-        self.drafts.mkdir()
-        self.sessions = Sessions(self.shared, self.run.path / "sessions", settings.session_ttl_s)
-        self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
-
-    @property
-    def uploads_allowed(self) -> bool:
-        return not self.settings.demo or self.settings.demo_uploads == "session"
-
-    def start(self) -> None:
-        """Start sweeping: idle session KBs and forgotten drafts are deleted while the server runs."""
-        for pattern in LEGACY_TEMP:
-            remove_older_than(Path(tempfile.gettempdir()), self.settings.session_ttl_s, pattern)
-        interval = min(60.0, max(0.5, self.settings.session_ttl_s / 4))
-        self._sweeper = threading.Thread(target=self._sweep_every, args=(interval,), name="bigan-sweeper", daemon=True)
-        self._sweeper.start()
-
-    def _sweep_every(self, interval: float) -> None:
-        while not self._stop.wait(interval):
-            try:
-                self.sweep()
-            except OSError:  # a full or read-only disk must not stop the next sweep
-                log.exception("sweep failed")
-
-    def sweep(self) -> None:
-        self.sessions.sweep()
-        remove_older_than(self.drafts, DRAFT_TTL_S)
-
-    def close(self) -> None:
-        """Stop sweeping and remove this server's temp folder."""
-        self._stop.set()
-        if self._sweeper is not None:
-            self._sweeper.join()
-        self.run.close()
-
-    def status(self) -> str:
-        backend = self.shared.searcher.embedder.backend
-        if self.llm is None:
-            return (
-                f"**离线模式**：未连接大模型，问答给出知识库原文摘录，起草给出素材包。"
-                f"连接模型：设置 `BIGAN_LLM_BASE_URL` 与 `BIGAN_LLM_MODEL`（如本地 Ollama 的 `http://127.0.0.1:11434/v1`）后重启。"
-                f" · 检索模型 {self.settings.embedding_model}（{backend}）"
-            )
-        where = "" if self.settings.demo else f" @ {self.llm.base_url or 'OpenAI'}"
-        return f"**在线**：由 `{self.llm.model}`{where} 回答 · 检索模型 {self.settings.embedding_model}（{backend}）"
-
-    def public(self, message: str) -> str:
-        """A message fit to show: no server path; in the demo, no endpoint address either."""
-        if self.settings.demo and self.settings.llm_base_url:
-            message = message.replace(self.settings.llm_base_url, "…")
-        return strip_paths(message)
-
-    def workspace(self, session: dict) -> Workspace:
-        """The KB this browser session reads: its private copy while that lives, else the shared one."""
-        return self.sessions.get(session.get("key")) or self.shared
-
-    def writable(self, session: dict) -> Workspace:
-        """The workspace uploads go to: the shared KB, or in the demo a private copy for this session."""
-        if not self.settings.demo:
-            return self.shared
-        if not self.uploads_allowed:
-            raise BiganError("演示版不接受上传")
-        return self.sessions.open(session.setdefault("key", secrets.token_hex(8)))
-
-    def export(self, title: str, text: str) -> tuple[Path, Path]:
-        """The draft as .docx and .md in a new folder under this server's drafts folder."""
-        folder = Path(tempfile.mkdtemp(dir=self.drafts))
-        stem = time.strftime("draft-%Y%m%d-%H%M%S")
-        md_path = folder / f"{stem}.md"
-        md_path.write_text(to_markdown(title, text), encoding="utf-8")
-        return to_docx(title, text, folder / f"{stem}.docx"), md_path
-
-
-class RefuseUploads:
-    """ASGI middleware for uploads off: Gradio's upload route answers 403 and stores nothing."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/gradio_api/upload"):
-            await PlainTextResponse("上传已关闭", status_code=403)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+def status_line(service: Service) -> str:
+    """The status line: who answers (or how to connect a model), and the retrieval model."""
+    facts = service.status()
+    retrieval = f"检索模型 {facts.embedding_model}（{facts.embedding_backend}）"
+    if facts.llm_model is None:
+        return (
+            f"**离线模式**：未连接大模型，问答给出知识库原文摘录，起草给出素材包。"
+            f"连接模型：设置 `BIGAN_LLM_BASE_URL` 与 `BIGAN_LLM_MODEL`（如本地 Ollama 的 `http://127.0.0.1:11434/v1`）后重启。"
+            f" · {retrieval}"
+        )
+    where = f" @ {facts.llm_where}" if facts.llm_where else ""
+    return f"**在线**：由 `{facts.llm_model}`{where} 回答 · {retrieval}"
 
 
 def _discard(upload: Path) -> None:
@@ -223,13 +120,14 @@ def eval_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def build_app(settings: Settings, app: App | None = None) -> gr.Blocks:
-    app = app or App(settings)
+def build_app(settings: Settings, app: Service | None = None) -> gr.Blocks:
+    """The page's Blocks over `app` (a served Service; one is made from the settings if none is given)."""
+    app = app or Service(settings, served=True)
     # Gradio's own copies (uploads, files handed out) go after a session's lifetime, as session KBs do.
     delete_cache = (min(600, settings.session_ttl_s), settings.session_ttl_s)
     with gr.Blocks(title="笔杆子 Bigan", delete_cache=delete_cache) as blocks:
         gr.Markdown("## 笔杆子 · 公文材料写作助手")
-        status = gr.Markdown(app.status(), elem_id="status")
+        status = gr.Markdown(status_line(app), elem_id="status")
         session = gr.State({})
         history = gr.State([])
         with gr.Tabs():
@@ -237,12 +135,12 @@ def build_app(settings: Settings, app: App | None = None) -> gr.Blocks:
                 _chat_tab(app, session, history)
             with gr.Tab("知识库", id="kb-tab"):
                 listing, listing_outputs = _kb_tab(app, session)
-        blocks.load(app.status, outputs=status)
+        blocks.load(lambda: status_line(app), outputs=status)
         blocks.load(listing, session, listing_outputs)
     return blocks
 
 
-def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
+def _chat_tab(app: Service, session: gr.State, history: gr.State) -> None:
     settings = app.settings
     with gr.Row():
         mode = gr.Radio(list(MODES), value="问答", label="模式", elem_id="mode")
@@ -278,18 +176,6 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
 
     mode.change(lambda m: gr.Row(visible=m == "起草"), mode, draft_options)
 
-    def check(message: str, mode_value: str, length_value: float | None, points_value: str) -> None:
-        """The limits on a request, checked here because a client need not be the page (Gradio itself
-        holds the mode and genre to their choices)."""
-        limit = settings.max_question_chars
-        if len(message) > limit:
-            raise BiganError(f"输入过长（{len(message)} 字），请控制在 {limit} 字以内")
-        if mode_value == "起草":
-            if len(points_value) > limit:
-                raise BiganError(f"要点过长（{len(points_value)} 字），请控制在 {limit} 字以内")
-            if length_value and not MIN_DRAFT_CHARS <= length_value <= settings.max_draft_chars:
-                raise BiganError(f"篇幅应在 {MIN_DRAFT_CHARS} 到 {settings.max_draft_chars} 字之间")
-
     def respond(message: str, chat_value: list, turns: list, mode_value: str, genre_value: str,
                 length_value: float | None, points_value: str, state: dict):
         message = (message or "").strip()
@@ -301,36 +187,36 @@ def _chat_tab(app: App, session: gr.State, history: gr.State) -> None:
         shown_message = chat_text(message[: settings.max_question_chars])
         chat_value += [{"role": "user", "content": shown_message}, {"role": "assistant", "content": ""}]
         yield _chat_only(chat_value, turns)
-        try:
-            check(message, mode_value, length_value, points_value)
-            searcher = app.workspace(state).searcher
-            if mode_value == "起草":
-                req = DraftRequest(message, genre_value, int(length_value) if length_value else None, points_value)
-                stream = draft_stream(searcher, settings, app.llm, req)
-            else:
-                stream = ask_stream(message, turns, searcher, settings, app.llm)
-            shown = ""
-            for piece in stream:
-                if isinstance(piece, (Answer, Draft)):
-                    result = piece
-                    break
-                shown += piece
-                chat_value[-1] = {"role": "assistant", "content": chat_text(shown)}
-                yield _chat_only(chat_value, turns)
-        except BiganError as exc:
-            chat_value[-1] = {"role": "assistant", "content": chat_text(f"出错了：{app.public(str(exc))}")}
-            yield _chat_only(chat_value, turns)
-            return
-        if isinstance(result, Answer):
+        if mode_value == "起草":
+            length = int(length_value) if length_value else None
+            events = app.draft_events(message, genre_value, length, points_value, state)
+        else:
+            events = app.ask_events(message, turns, state)
+        shown, cited, result = "", [], None
+        for event in events:
+            match event:
+                case TextDelta(text):
+                    shown += text
+                    chat_value[-1] = {"role": "assistant", "content": chat_text(shown)}
+                    yield _chat_only(chat_value, turns)
+                case Citations(items):
+                    cited = items
+                case Done(result):
+                    pass
+                case Failed(problem):
+                    chat_value[-1] = {"role": "assistant", "content": chat_text(f"出错了：{problem}")}
+                    yield _chat_only(chat_value, turns)
+                    return
+        if mode_value != "起草":
             chat_value[-1] = {"role": "assistant", "content": chat_text(result.answer)}
             turns = turns + [{"role": "user", "content": message}, {"role": "assistant", "content": result.answer}]
-            yield chat_value, turns, citations_html(result.citations, result.answer), "", gr.skip(), gr.skip()
+            yield chat_value, turns, citations_html(cited, result.answer), "", gr.skip(), gr.skip()
             return
         chat_value[-1] = {"role": "assistant", "content": chat_text(result.text)}
-        docx_path, md_path = app.export(req.request, result.text)
+        docx_path, md_path = app.export(message, result.text)
         try:
             yield (
-                chat_value, turns, citations_html(result.exemplars, result.text), "",
+                chat_value, turns, citations_html(cited, result.text), "",
                 gr.DownloadButton(value=str(docx_path), visible=True), gr.DownloadButton(value=str(md_path), visible=True),
             )
         finally:
@@ -370,10 +256,10 @@ def _chat_only(chat_value: list, turns: list) -> tuple:
     return chat_value, turns, gr.skip(), "", gr.skip(), gr.skip()
 
 
-def _kb_tab(app: App, session: gr.State) -> tuple:
+def _kb_tab(app: Service, session: gr.State) -> tuple:
     """Build the KB page; return the listing function and its outputs, to fill the page on load.
 
-    With uploads off there is no file input at all (the upload route refuses files too, see launch).
+    With uploads off there is no file input at all (the upload route refuses files too, see server.py).
     """
     settings = app.settings
     can_upload = app.uploads_allowed
@@ -418,9 +304,9 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         eval_report = gr.Markdown(elem_id="eval-report", latex_delimiters=[])
 
     def listing(state: dict):
-        rows = app.workspace(state).documents()
-        data = [[r.title, r.name, r.sections, _size(r.size), r.added] for r in rows]
-        choices = [(f"{r.title or r.name}（{r.name}）", r.doc_id) for r in rows]
+        rows = app.documents(state)
+        data = [[r["title"], r["name"], r["sections"], _size(r["size"]), r["added"]] for r in rows]
+        choices = [(f"{r['title'] or r['name']}（{r['name']}）", r["id"]) for r in rows]
         return data, gr.Dropdown(choices=choices, value=None)
 
     def do_upload(paths: list | None, state: dict, progress=gr.Progress(track_tqdm=True)):
@@ -428,10 +314,8 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         try:
             if not uploads:
                 return "请先选择文件。", *listing(state), None
-            if len(uploads) > settings.max_upload_files:
-                return f"一次最多上传 {settings.max_upload_files} 个文件，本次 {len(uploads)} 个。", *listing(state), None
             progress(0, desc="索引中…")
-            report = app.writable(state).add_files(uploads, progress=True)
+            report = app.add_files(uploads, state, progress=True)
         except BiganError as exc:
             return f"出错了：{md_text(app.public(str(exc)))}", *listing(state), None
         finally:
@@ -448,7 +332,7 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
         if not doc_id:
             return "请先选择要删除的文档。", *listing(state)
         try:
-            report = app.writable(state).delete(doc_id)
+            report = app.delete(doc_id, state)
         except BiganError as exc:
             return f"出错了：{md_text(app.public(str(exc)))}", *listing(state)
         return f"已删除：{'、'.join(md_text(Path(s).name) for s in report.removed)}", *listing(state)
@@ -456,19 +340,14 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
     def do_rebuild(state: dict, progress=gr.Progress(track_tqdm=True)):
         try:
             progress(0, desc="重建中…")
-            report = app.writable(state).rebuild(progress=True)
+            report = app.rebuild(state, progress=True)
         except BiganError as exc:
             return f"出错了：{md_text(app.public(str(exc)))}", *listing(state)
         return f"已重建：{report.sections} 段，重新嵌入 {report.embedded} 段。", *listing(state)
 
     def do_probe(query: str, state: dict):
-        query = (query or "").strip()
         try:
-            if not query:
-                raise BiganError("请输入查询")
-            if len(query) > settings.max_question_chars:
-                raise BiganError(f"查询过长（{len(query)} 字），请控制在 {settings.max_question_chars} 字以内")
-            hits = app.workspace(state).search(query, 10)
+            hits = app.search(query, 10, state)
         except BiganError as exc:
             return [[0, 0.0, None, None, "", "", f"出错了：{app.public(str(exc))}"]]
         return [
@@ -481,9 +360,7 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
             return "请先上传问题文件。", None
         file = Path(path)
         try:
-            _check_eval_file(file, settings)
-            items = load_items(file)
-            report = evaluate_items(app.workspace(state).searcher, items, 10, app.llm)
+            report = app.evaluate(file, 10, state)
         except BiganError as exc:
             return f"出错了：{md_text(app.public(str(exc)))}", None
         finally:
@@ -502,53 +379,5 @@ def _kb_tab(app: App, session: gr.State) -> tuple:
     return listing, [table, chosen]
 
 
-def _check_eval_file(file: Path, settings: Settings) -> None:
-    """The web app's limits on a question file (the command line reads any size)."""
-    if not file.is_file():
-        raise BiganError("问题文件已不在服务器上，请重新上传")
-    if file.stat().st_size > settings.max_eval_kb * 1024:
-        raise BiganError(f"问题文件过大（{file.stat().st_size // 1024} KB），请控制在 {settings.max_eval_kb} KB 以内")
-    with open(file, "rb") as f:
-        lines = sum(1 for _ in f)
-    if lines > settings.max_eval_lines:
-        raise BiganError(f"问题文件过长（{lines} 行），请控制在 {settings.max_eval_lines} 行以内")
-
-
 def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
-
-
-def launch(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool = False,
-           block: bool = True) -> gr.Blocks:
-    """Serve the app; with `block` False, return once it listens (the caller closes it)."""
-    app = App(settings)
-    # Gradio's uploads and handed-out copies go in this server's own folder, removed with it (or by the
-    # next start if this process dies), and the paths in its file responses say nothing about this host.
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(app.run.path / "gradio"))
-    blocks = build_app(settings, app)
-    blocks.queue(default_concurrency_limit=settings.queue_concurrency, max_size=64)
-
-    @asynccontextmanager
-    async def lifespan(_) -> AsyncIterator[None]:
-        app.start()
-        try:
-            yield
-        finally:
-            app.close()
-
-    blocks.launch(
-        server_name=host or settings.server_host,
-        server_port=port or settings.server_port,
-        max_file_size=f"{settings.max_upload_mb}mb",
-        # Gradio runs at most this many events at once, whatever each group allows.
-        max_threads=settings.answer_concurrency + settings.queue_concurrency + 8,
-        allowed_paths=[str(app.drafts)],
-        app_kwargs={"lifespan": lifespan, "middleware": [] if app.uploads_allowed else [Middleware(RefuseUploads)]},
-        show_error=False,
-        ssr_mode=False,
-        inbrowser=open_browser,
-        prevent_thread_lock=not block,
-        theme=THEME,
-        css=CSS,
-    )
-    return blocks

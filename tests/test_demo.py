@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from assistant.ui import launch
+from assistant.server import launch
 from assistant.workspace import RunFolder, Sessions, Workspace
 
 from .conftest import make_settings
@@ -32,11 +32,11 @@ def _serve(settings):
     """Launch the app the way `bigan serve` does (without blocking); return its URL, its temp folder, a closer."""
     saved = os.environ.pop("GRADIO_TEMP_DIR", None)
     port = _free_port()
-    blocks = launch(settings, port=port, block=False)
+    server = launch(settings, port=port, block=False)
     gradio_dir = Path(os.environ["GRADIO_TEMP_DIR"])
 
     def close() -> None:
-        blocks.close()
+        server.close()
         os.environ.pop("GRADIO_TEMP_DIR", None)
         if saved is not None:
             os.environ["GRADIO_TEMP_DIR"] = saved

@@ -7,27 +7,28 @@ import pytest
 from assistant.answer import Citation
 from assistant.errors import BiganError
 from assistant.evaluate import Report
-from assistant.ui import App, build_app, chat_text, citations_html, eval_markdown, md_text, strip_paths
+from assistant.service import Service, strip_paths
+from assistant.ui import build_app, chat_text, citations_html, eval_markdown, md_text, status_line
 
 from .conftest import llm_settings, make_settings
 
 
 def test_offline_status_says_how_to_connect(sample_kb_dir):
-    status = App(make_settings(sample_kb_dir, llm_provider="none")).status()
+    status = status_line(Service(make_settings(sample_kb_dir, llm_provider="none"), served=True))
     assert "离线模式" in status and "BIGAN_LLM_BASE_URL" in status and "onnx-int8" in status
 
 
 def test_demo_hides_endpoint_and_paths(sample_kb_dir, stub):
-    app = App(llm_settings(sample_kb_dir, stub, demo=True))
-    assert "qwen-stub" in app.status() and stub.base_url not in app.status()
+    app = Service(llm_settings(sample_kb_dir, stub, demo=True), served=True)
+    assert "qwen-stub" in status_line(app) and stub.base_url not in status_line(app)
     message = app.public(f"cannot reach {stub.base_url}; KB in {sample_kb_dir.resolve()}/x")
     assert stub.base_url not in message and str(sample_kb_dir.resolve()) not in message
-    local = App(llm_settings(sample_kb_dir, stub))
-    assert stub.base_url in local.status()
+    local = Service(llm_settings(sample_kb_dir, stub), served=True)
+    assert stub.base_url in status_line(local)
 
 
 def test_demo_uploads_go_to_a_session_copy(sample_kb_dir):
-    app = App(make_settings(sample_kb_dir, demo=True))
+    app = Service(make_settings(sample_kb_dir, demo=True), served=True)
     session: dict = {}
     private = app.writable(session)
     assert private is not app.shared and app.workspace(session) is private and app.writable(session) is private
@@ -35,7 +36,7 @@ def test_demo_uploads_go_to_a_session_copy(sample_kb_dir):
     assert app.workspace({}) is app.shared  # another session reads the shared KB
     with pytest.raises(BiganError, match="只读"):
         app.shared.add_files([])
-    off = App(make_settings(sample_kb_dir, demo=True, demo_uploads="off"))
+    off = Service(make_settings(sample_kb_dir, demo=True, demo_uploads="off"), served=True)
     with pytest.raises(BiganError, match="不接受上传"):
         off.writable({})
 
