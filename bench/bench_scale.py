@@ -11,30 +11,33 @@ are synthetic, built like this:
   section's vector is the re-normalised mean of its sentences' vectors, and its BM25 tokens are
   the concatenation of its sentences' jieba tokens.
 - The query path is the real one: T→S, segmentation, query embedding, FAISS, BM25, fusion.
-The FAISS index is the one `bigan index` would build at that size (kb.vector_index: exact up to
-kb.EXACT_MAX, IVF above); its recall@10 against exact search is reported at every size.
+The KB is a real FAISS-store KB in a temporary folder, written as `bigan index` writes a large one:
+writes of at most faiss_store.SEGMENT_MAX sections, each a segment searched exactly (IVF only for a
+segment larger than kb.EXACT_MAX); the dense candidates' recall@10 against one exact index over all
+vectors is reported at every size.
 """
 from __future__ import annotations
 
 import argparse
 import gc
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 from common import DEVSET, ROOT, machine_line, percentile
 
-import bm25s  # noqa: E402
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.ingest.sections import Section  # noqa: E402
-from assistant.kb import EXACT_MAX, KnowledgeBase, bm25_tokens, vector_index  # noqa: E402
+from assistant.kb import EXACT_MAX, KnowledgeBase, bm25_tokens  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
+from assistant.store import DocumentWrite, open_store  # noqa: E402
+from assistant.store.faiss_store import SEGMENT_MAX  # noqa: E402
 from assistant.text.chinese import split_sentences  # noqa: E402
-from assistant.text.segment import tokenize  # noqa: E402
 
 CHUNK = 50_000
 
@@ -49,7 +52,7 @@ def rss_mb() -> float:
 def sentence_pool(kb: KnowledgeBase, embedder) -> tuple[list[str], np.ndarray, list[list[str]]]:
     sentences = sorted({s.strip() for section in kb.sections for s in split_sentences(section.text_s) if len(s.strip()) >= 6})
     vectors = embedder.encode_documents(sentences)
-    return sentences, vectors, [tokenize(s) for s in sentences]
+    return sentences, vectors, [kb.segmenter.tokenize(s) for s in sentences]
 
 
 def synthetic(n: int, pool: tuple, rng: np.random.Generator) -> tuple[list[Section], np.ndarray, list[list[str]]]:
@@ -65,9 +68,21 @@ def synthetic(n: int, pool: tuple, rng: np.random.Generator) -> tuple[list[Secti
         for row, length in zip(picks, lengths[start:stop]):
             chosen = row[:length]
             text = "".join(sentences[i] for i in chosen)
-            sections.append(Section("synthetic", "synthetic.txt", "合成段落", [], len(sections), text, "body", text))
+            sections.append(Section("", "synthetic.txt", "合成段落", [], len(sections), text, "body", text))
             corpus_tokens.append([t for i in chosen for t in tokens[i]])
     return sections, out, corpus_tokens
+
+
+def _synthetic_docs(sections: list[Section], vectors: np.ndarray, tokens: list[list[str]], per_doc: int = 1000):
+    """The synthetic sections as documents of `per_doc` sections (the store writes whole documents)."""
+    for start in range(0, len(sections), per_doc):
+        doc_id = f"synthetic{start // per_doc:06d}"
+        part = sections[start:start + per_doc]
+        for s in part:
+            s.doc_id, s.source = doc_id, f"{doc_id}.txt"
+        entry = {"source": f"/synthetic/{doc_id}.txt", "name": f"{doc_id}.txt", "sha256": doc_id, "size": 1,
+                 "title": "合成段落", "added": "", "updated": "", "sections": len(part), "chars": 0, "label": "", "terms": []}
+        yield DocumentWrite(doc_id, entry, "", part, vectors[start:start + per_doc], tokens[start:start + per_doc])
 
 
 def measure(size: int, kb: KnowledgeBase, pool: tuple, searcher_embedder, settings: Settings, items: list[dict], repeat: int) -> dict:
@@ -76,18 +91,31 @@ def measure(size: int, kb: KnowledgeBase, pool: tuple, searcher_embedder, settin
     base = rss_mb()
     started = time.perf_counter()
     fake_sections, fake_vectors, fake_tokens = synthetic(extra, pool, rng)
-    sections = kb.sections + fake_sections
-    vectors = np.vstack([kb.vectors(), fake_vectors])
-    del fake_vectors
-    tokens = [bm25_tokens(s) for s in kb.sections] + fake_tokens
-    bm25 = bm25s.BM25()
-    bm25.index(tokens, show_progress=False)
-    del tokens, fake_tokens
-    index = vector_index(vectors)
-    exact = index if isinstance(index, faiss.IndexFlat) else None
+    real_vectors = kb.vectors()
+    rows: dict[str, list[int]] = {}
+    for i, s in enumerate(kb.sections):
+        rows.setdefault(s.doc_id, []).append(i)
+    docs = [
+        DocumentWrite(d, kb.documents[d], kb.doc_text(d), [kb.sections[i] for i in r], real_vectors[r],
+                      [bm25_tokens(kb.sections[i], kb.segmenter) for i in r])
+        for d, r in rows.items()
+    ] + list(_synthetic_docs(fake_sections, fake_vectors, fake_tokens))
+    folder = tempfile.TemporaryDirectory(prefix="bench-scale-")
+    big_settings = settings.model_copy(update={"kb_dir": Path(folder.name)})
+    store = open_store(big_settings)
+    batch: list[DocumentWrite] = []
+    for doc in docs + [None]:
+        if doc is None or sum(len(d.sections) for d in batch) + len(doc.sections) > SEGMENT_MAX:
+            with store.writer_lock():
+                store.write(kb.meta, batch, [])
+            batch = []
+        if doc is not None:
+            batch.append(doc)
+    vectors = np.vstack([real_vectors, fake_vectors])
+    del fake_vectors, fake_tokens, docs
     build_s = time.perf_counter() - started
-    big = KnowledgeBase(kb.folder, kb.manifest, sections, index, bm25)
-    searcher = Searcher(big, searcher_embedder, settings)
+    searcher = Searcher.open(big_settings, embedder=searcher_embedder)
+    index_name = f"{len(searcher.kb.segments)} segment(s)"
     questions = [item["question"] for item in question_items(items)]
     searcher.search(questions[0])
     search_ms = []
@@ -100,18 +128,19 @@ def measure(size: int, kb: KnowledgeBase, pool: tuple, searcher_embedder, settin
     quality = evaluate_items(searcher, items).as_dict()["overall"]
 
     query_vectors = searcher_embedder.encode_queries(questions)
-    if exact is None:
-        exact = faiss.IndexFlatIP(vectors.shape[1])
-        exact.add(vectors)
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
     _, truth = exact.search(query_vectors, 10)
-    _, approx = index.search(query_vectors, 10)
-    ann_recall = float(np.mean([len(set(a) & set(t)) / 10 for a, t in zip(approx, truth)]))
+    found = [searcher.kb.sections_of(searcher.kb.dense(v, 10)).values() for v in query_vectors]
+    texts = [s.text for s in kb.sections] + [s.text for s in fake_sections]
+    ann_recall = float(np.mean([len({s.text for s in f} & {texts[i] for i in t}) / 10 for f, t in zip(found, truth)]))
     result = {
-        "size": len(sections), "index": type(index).__name__.replace("Index", ""), "build_s": build_s,
+        "size": searcher.kb.section_count(), "index": index_name, "build_s": build_s,
         "p50": statistics.median(search_ms), "p95": percentile(search_ms, 0.95), "rss_mb": memory,
         "vectors_mb": vectors.nbytes / 2**20, "ann_recall": ann_recall, **quality,
     }
-    del searcher, big, sections, vectors, index, exact, bm25
+    del searcher, vectors, exact, store
+    folder.cleanup()
     gc.collect()
     return result
 
@@ -135,7 +164,7 @@ def main() -> None:
         f"embedding: {settings.embedding_model} ({base.embedder.backend}); sentence pool: {len(pool[0])} sentences "
         f"embedded in {time.perf_counter() - started:.0f} s; exact search up to {EXACT_MAX} sections\n"
     )
-    print("| sections | FAISS index | build s (synthetic) | search p50 ms | search p95 ms | added RSS MB | vectors MB | ANN recall@10 vs exact | dev R@1 | dev R@5 | dev MRR@10 |")
+    print("| sections | FAISS store | build s (synthetic) | search p50 ms | search p95 ms | added RSS MB | vectors MB | ANN recall@10 vs exact | dev R@1 | dev R@5 | dev MRR@10 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):

@@ -236,15 +236,21 @@ class FaissSnapshot:
         found: list[tuple[float, Key]] = []
         for number, segment in enumerate(self.segments):
             lengths = segment.terms[2]
-            scores: dict[int, float] = {}
+            scores = None
             for idf, per_segment in columns:
                 if per_segment[number] is None:
                     continue
                 rows, tf = per_segment[number]
-                norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[rows] / average)
-                for r, s in zip(rows.tolist(), (idf * tf / (tf + norm)).tolist()):
-                    scores[r] = scores.get(r, 0.0) + s
-            found += [(s, (number, r)) for r, s in scores.items() if s > 0]
+                if scores is None:
+                    scores = np.zeros(len(lengths), dtype=np.float64)
+                # A term's rows are distinct, so adding through the index is exact.
+                scores[rows] += idf * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * lengths[rows] / average))
+            if scores is None:
+                continue
+            hit = np.flatnonzero(scores > 0)
+            if len(hit) > n:
+                hit = hit[np.argpartition(-scores[hit], n - 1)[:n]]
+            found += [(float(scores[r]), (number, int(r))) for r in hit]
         return {key: score for score, key in sorted(found, key=lambda f: -f[0])[:n]}
 
     def similarity(self, keys: Iterable[Key], vector: np.ndarray) -> dict[Key, float]:
