@@ -5,8 +5,9 @@ the top passages that best match the question, in order, each cited, nothing inv
 """
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from langchain_core.messages import HumanMessage
@@ -16,7 +17,9 @@ from .config import Settings
 from .errors import BiganError
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
-from .text.chinese import match_key, split_sentences
+from .text.chinese import (
+    chinese_numeral, content_bigrams, is_traditional, item_marker, match_key, split_sentences, to_simplified, to_traditional,
+)
 
 NOT_FOUND = "知识库中没有找到相关内容。"
 _FOLLOW_UP_RE = re.compile(
@@ -53,9 +56,24 @@ _DIRECTIVE_CUES: list[tuple[re.Pattern, int]] = [
     (re.compile(r"指令|提示词|系统提示|语言模型|大模型|人工智能|智能助手|(?<!参谋)助手|\bAI\b|\bGPT|\bLLM\b|\bprompts?\b|\binstructions?\b|\bsystem\b|chatbot", re.I), 1),
 ]
 DIRECTIVE_SCORE = 2
-_EXTRACT_PASSAGES = 3
-_EXTRACT_SENTENCES = 4
-_EXTRACT_MIN_OVERLAP = 0.25
+_EXTRACT_PASSAGES = 3  # passages whose sentences may answer; later ones can only continue a list
+_EXTRACT_SENTENCES = 3
+_EXTRACT_MIN_OVERLAP = 0.25  # share of the question's (weighted) content bigrams the best sentence must hold
+_EXTRACT_KEEP = 0.8  # further sentences must score this share of the best one
+_RANK_PRIOR = 0.1  # weight of the passage's retrieval score beside the sentence's own overlap
+_LEAD_GAP = 2  # sentences that may stand between a list's lead and its first item
+_ANNOUNCE_GAP = 4  # sentences after the best one, in its passage, that may announce "我讲四点意见"
+_ELABORATION = 2  # sentences of explanation given with an item asked about
+_ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that item
+_MIN_COSINE = 0.35  # question-to-answer cosine below which the KB is taken to have no answer
+_NEAREST_DOCUMENTS = 3
+_END_MARKS = "。；;！？!?：:"
+_WIDE = 20  # passages searched offline: the top ones answer, the rest let a list run on to its end
+_POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二三四五六七八九十\d]+)点")
+_PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
+_LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几[个点项条种大方]|分别|包括")
+_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面)")
+_ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 
 
 @dataclass
@@ -110,44 +128,190 @@ def standalone_question(question: str, history: list[dict], llm: LLM | None, set
     return f"{subject} {question}"
 
 
-_FUNCTION_CHARS = set("的了和与及是在对把被为之等也就都而并，。、；：！？“”《》（）")
-
-
-def _bigrams(text: str) -> set[str]:
-    """Character bigrams, leaving out those that touch a function word or punctuation."""
-    key = match_key(text)
-    return {key[i : i + 2] for i in range(len(key) - 1) if not (_FUNCTION_CHARS & set(key[i : i + 2]))}
-
-
 def directive_score(sentence: str) -> int:
     """How much a sentence reads as speech to the reader or to a model rather than as content."""
     return sum(weight for cue, weight in _DIRECTIVE_CUES if cue.search(sentence))
 
 
-def extractive_answer(query: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
-    wanted = _bigrams(_QUESTION_WORDS_RE.sub("", query))
-    scored = []
-    for n, hit in enumerate(hits[:_EXTRACT_PASSAGES], start=1):
-        for position, sentence in enumerate(split_sentences(hit.section.text)):
-            if directive_score(sentence) >= DIRECTIVE_SCORE:
-                continue
-            overlap = len(wanted & _bigrams(sentence)) / max(len(wanted), 1)
-            if overlap >= _EXTRACT_MIN_OVERLAP:
-                scored.append((overlap, n, position, sentence.strip()))
-    chosen = sorted(sorted(scored, reverse=True)[:_EXTRACT_SENTENCES], key=lambda s: (s[1], s[2]))
-    if not chosen:
+SearchMany = Callable[[list[str], int], list[list[Hit]]]
+
+
+@dataclass
+class _Sentence:
+    text: str
+    key: str  # Simplified, no whitespace, no end mark
+    hit: int  # index of the passage it comes from
+    rank: int  # the best-ranked passage that holds it (a repeated heading is in several)
+    doc: str
+    order: tuple[int, int]  # (passage position in its document, sentence index in the passage)
+    heading: bool
+    marker: tuple[str, int] | None
+
+
+def _sentences(hits: list[Hit]) -> list[_Sentence]:
+    """Every sentence of the passages once (a long part split in two repeats its heading line), directives left out."""
+    seen: dict[tuple[str, str], _Sentence] = {}
+    # In document order, so that a repeated heading is kept where its part begins.
+    for n, hit in sorted(enumerate(hits), key=lambda x: (x[1].section.doc_id, x[1].section.position)):
+        section = hit.section
+        headings = {match_key(h).rstrip(_END_MARKS) for h in section.heading_path}
+        for i, sentence in enumerate(split_sentences(section.text)):
+            key = match_key(sentence).rstrip(_END_MARKS)  # a heading line may end in 。 or not
+            if (section.doc_id, key) in seen:
+                seen[section.doc_id, key].rank = min(seen[section.doc_id, key].rank, n)
+            elif key and directive_score(sentence) < DIRECTIVE_SCORE:
+                seen[section.doc_id, key] = _Sentence(
+                    sentence.strip(), key, n, n, section.doc_id, (section.position, i), key in headings, item_marker(sentence)
+                )
+    return list(seen.values())
+
+
+def _weights(wanted: set[str], hits: list[Hit]) -> dict[str, float]:
+    """Inverse passage frequency of each wanted bigram among the passages: what every passage shares says little."""
+    keys = [content_bigrams(h.section.text) for h in hits]
+    return {b: math.log(1 + len(keys) / (1 + sum(b in k for k in keys))) for b in wanted}
+
+
+def _following(pool: list[_Sentence], start: _Sentence) -> list[_Sentence]:
+    """The sentences after `start` in its document, as far as the passages at hand run on without a gap."""
+    same = sorted((s for s in pool if s.doc == start.doc), key=lambda s: s.order)
+    i = same.index(start)
+    out = []
+    for prev, s in zip(same[i:], same[i + 1 :]):
+        if s.order[0] - prev.order[0] > 1:
+            break
+        out.append(s)
+    return out
+
+
+def _items(pool: list[_Sentence], lead: _Sentence) -> list[_Sentence]:
+    """The numbered items (一是…二是…, 一要…, （一）…) of the list `lead` opens, the opening line of each
+    (what follows an opening line explains it and is given when that item is asked about)."""
+    after = _following(pool, lead)
+    # The list starts within a couple of sentences of its lead ("还存在一定差距。一是…").
+    first = next((s for s in after[: _LEAD_GAP + 1] if s.marker and s.marker[1] == 1), None)
+    if first is None:
+        return []
+    kind, items = first.marker[0], [first]
+    for s in after[after.index(first) + 1 :]:
+        if s.marker == (kind, len(items) + 1):
+            items.append(s)
+        elif s.heading or s.marker == (kind, 1):
+            break  # the next part, or another list
+    return items if len(items) > 1 else []
+
+
+def _part_headings(hits: list[Hit], lead: _Sentence, search_many: SearchMany | None) -> list[tuple[str, int]]:
+    """The part headings (一、…二、…) of the lead's document, in order: the items when a speech announces
+    "我讲四点意见" and each point is a part of its own. Parts not among the passages are looked up by the
+    document's title and the part's number (retrieval lifts the part a question points at); found
+    passages are added to `hits`."""
+    def collect(found: list[Hit]) -> None:
+        for hit in found:
+            path = hit.section.heading_path
+            marker = item_marker(path[0]) if hit.section.doc_id == lead.doc and path else None
+            if marker and marker[0] == "part" and marker[1] not in parts:
+                if hit not in hits:
+                    hits.append(hit)
+                parts[marker[1]] = (path[0].strip(), hits.index(hit))
+
+    parts: dict[int, tuple[str, int]] = {}
+    collect(hits)
+    announced = _POINTS_RE.search(lead.key)
+    count = chinese_numeral(announced.group(1)) if announced else None
+    missing = [n for n in range(1, (count or 0) + 1) if n not in parts]
+    if missing and search_many is not None:
+        title = hits[lead.hit].section.title
+        for found in search_many([f"{title} 第{n}部分" for n in missing], _PART_LOOKUP):
+            collect(found)
+    run = []
+    while len(run) + 1 in parts:
+        run.append(parts[len(run) + 1])
+    return run if len(run) > 1 and (count is None or len(run) == count) else []
+
+
+def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
+    """What a numbered item says after its opening line, up to the next item or heading."""
+    out = []
+    for s in _following(pool, item)[:_ELABORATION]:
+        if s.marker or s.heading:
+            break
+        out.append(s)
+    return out
+
+
+def _select(query: str, hits: list[Hit], search_many: SearchMany | None = None) -> tuple[list[tuple[str, int]], bool, str]:
+    """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched best.
+    `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`)."""
+    wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", query))
+    pool = _sentences(hits)
+    if not wanted or not pool:
+        return [], False, ""
+    weights = _weights(wanted, hits)
+    total = sum(weights.values())
+    top = hits[0].score or 1.0
+
+    def score(s: _Sentence) -> float:
+        overlap = sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
+        return overlap + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top if overlap else 0.0
+
+    scored = sorted(((score(s), s) for s in pool if s.rank < _EXTRACT_PASSAGES), key=lambda x: -x[0])
+    best_score, best = scored[0]
+    if best_score < _EXTRACT_MIN_OVERLAP:
+        return [], False, ""
+    asks_list = bool(_LIST_QUESTION_RE.search(query))
+    opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
+    if opens_list and (best.heading or not best.marker):
+        items = _items(pool, best)
+        if items:
+            lead = [s for s in [best, *_following(pool, best)] if s.order < items[0].order and not s.heading]
+            return [(s.text, s.hit) for s in lead + items], True, best.text
+    if asks_list:
+        # "下面，我讲四点意见。": each point is a part of the speech, and the part headings are the answer.
+        paragraph = [best, *(s for s in _following(pool, best)[:_ANNOUNCE_GAP] if s.order[0] == best.order[0])]
+        announced = next((s for s in paragraph if _POINTS_RE.search(s.key)), None)
+        parts = _part_headings(hits, announced, search_many) if announced else []
+        if parts:
+            return [(announced.text, announced.hit)] + parts, True, best.text
+    if best.heading or best.marker:
+        # A heading or an item's opening line names what follows; the answer is what it goes on to say.
+        body = _elaboration(pool, best)
+        if body:
+            return [(s.text, s.hit) for s in ([] if best.heading else [best]) + body], False, best.text
+    chosen = [best] + [s for sc, s in scored[1:] if sc >= _EXTRACT_KEEP * best_score and not s.heading][: _EXTRACT_SENTENCES - 1]
+    chosen.sort(key=lambda s: (s.hit, s.order))
+    return [(s.text, s.hit) for s in chosen], False, best.text
+
+
+def _render(units: list[tuple[str, int]], hits: list[Hit], as_list: bool, traditional: bool | None) -> tuple[str, list[Citation]]:
+    """Units with citation marks numbered from [1] in order of first use, in the asker's script when given."""
+    numbers: dict[int, int] = {}
+    pieces = []
+    for i, (text, hit) in enumerate(units):
+        n = numbers.setdefault(hit, len(numbers) + 1)
+        if traditional is not None:
+            text = to_traditional(text) if traditional else to_simplified(text)
+        last_of_run = as_list or i + 1 == len(units) or units[i + 1][1] != hit
+        pieces.append(text + (f"[{n}]" if last_of_run else ""))
+    cited = [citation(n, hits[hit]) for hit, n in numbers.items()]
+    return ("\n" if as_list else "").join(pieces), cited
+
+
+def extractive_answer(query: str, hits: list[Hit], traditional: bool | None = None) -> tuple[str, list[Citation]]:
+    """The sentences of the passages that answer the query, each cited; for a list, its items one a line.
+    `traditional` converts the answer to that script (citations keep the passages as written)."""
+    units, as_list, _ = _select(query, hits)
+    if not units:
         return NOT_FOUND, []
-    text = "".join(f"{sentence}[{n}]" for _, n, _, sentence in chosen)
-    cited = sorted({n for _, n, _, _ in chosen})
-    return text, [citation(n, hits[n - 1]) for n in cited]
+    return _render(units, hits, as_list, traditional)
 
 
 def matched_sentences(passage: str, answer: str, threshold: float = 0.5) -> list[tuple[str, bool]]:
     """The passage cut into sentences, each flagged when the answer took from it (shared content bigrams)."""
-    said = _bigrams(_CITATION_RE.sub("", answer))
+    said = content_bigrams(_CITATION_RE.sub("", answer))
     out = []
     for sentence in split_sentences(passage):
-        own = _bigrams(sentence)
+        own = content_bigrams(sentence)
         out.append((sentence, bool(own) and len(own & said) / len(own) >= threshold))
     return out
 
@@ -167,6 +331,74 @@ def _keep_given_citations(text: str, given: int) -> tuple[str, list[int]]:
     return _CITATION_RE.sub(check, text), sorted(cited)
 
 
+def _ordinal(question: str) -> int | None:
+    """N when the question asks after the Nth point of what was just said ("那第二条呢？")."""
+    m = _ORDINAL_RE.search(to_simplified(question))
+    return chinese_numeral(m.group(1)) if m else None
+
+
+def _said_items(answer: str) -> list[str]:
+    """The points of an answer: its numbered lines, else the parts of its first enumeration (A、B和C)."""
+    plain = _CITATION_RE.sub("", answer)
+    lines = [line.strip() for line in plain.splitlines() if item_marker(line)]
+    if len(lines) > 1:
+        return lines
+    first = split_sentences(plain)[0] if plain.strip() else ""
+    parts = [p for p in re.split(r"[、，,；;]|以及|和|及", first) if len(match_key(p)) >= 2]
+    return parts if len(parts) > 2 else []
+
+
+def _item_answer(item: str, hits: list[Hit]) -> list[tuple[str, int]]:
+    """The item as the passages word it, with what they say about it next."""
+    wanted = content_bigrams(item)
+    pool = _sentences(hits)
+    if not wanted or not pool:
+        return []
+    share, found = max(((len(wanted & content_bigrams(s.text)) / len(wanted), s) for s in pool), key=lambda x: (x[0], bool(x[1].marker)))
+    if share < _ITEM_MATCH:
+        return []
+    return [(s.text, s.hit) for s in [found, *_elaboration(pool, found)]]
+
+
+def _answer_offline(
+    question: str, history: list[dict], searcher: Searcher, settings: Settings
+) -> tuple[str, str, list[Citation]]:
+    """The extractive answer: (query, text, citations)."""
+    traditional = is_traditional(question)
+    n = _ordinal(question)
+    said = next((h["content"] for h in reversed(history) if h["role"] == "assistant"), "")
+    items = _said_items(said) if n and said else []
+    if n and 1 <= n <= len(items):
+        asked = [h["content"] for h in history if h["role"] == "user"]
+        subject = next((q for q in reversed(asked) if not is_follow_up(q)), asked[-1] if asked else "")
+        item = _ITEM_PREFIX_RE.sub("", items[n - 1])
+        query = f"{subject} {item}".strip()
+        hits = searcher.search(query, max(settings.answer_passages, _WIDE))
+        units = _item_answer(items[n - 1], hits)
+        if units:
+            text, cited = _render(units, hits, False, traditional)
+            return query, text, cited
+    query = standalone_question(question, history, None, settings)
+    hits = searcher.search(query, max(settings.answer_passages, _WIDE))
+    units, as_list, matched = _select(query, hits, searcher.search_many)
+    if not units or not _relevant(searcher, query, matched):
+        return query, _not_found(hits), []
+    text, cited = _render(units, hits, as_list, traditional)
+    return query, text, cited
+
+
+def _relevant(searcher: Searcher, query: str, sentence: str) -> bool:
+    """The fused score is normalised per query and cannot tell an off-topic question from a real one: the
+    cosine of the question and the sentence that matched it best can."""
+    vectors = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence])
+    return float(vectors[0][0] @ vectors[1][0]) >= _MIN_COSINE
+
+
+def _not_found(hits: list[Hit]) -> str:
+    titles = list(dict.fromkeys(h.section.title for h in hits))[:_NEAREST_DOCUMENTS]
+    return NOT_FOUND + ("最接近的文档：" + "、".join(f"《{t}》" for t in titles) + "。" if titles else "")
+
+
 def ask_stream(
     question: str, history: list[dict], searcher: Searcher, settings: Settings, llm: LLM | None
 ) -> Iterator[str | Answer]:
@@ -175,13 +407,13 @@ def ask_stream(
     if not question:
         raise BiganError("the question is empty")
     history = validate_history(history)
-    query = standalone_question(question, history, llm, settings)
-    hits = searcher.search(query, settings.answer_passages)
     if llm is None:
-        text, citations = extractive_answer(query, hits)
+        query, text, citations = _answer_offline(question, history, searcher, settings)
         yield text
         yield Answer(text, "extractive", query, citations)
         return
+    query = standalone_question(question, history, llm, settings)
+    hits = searcher.search(query, settings.answer_passages)
 
     fence = new_fence()
     system = system_message(settings, "qa_system", fence=fence)

@@ -18,6 +18,7 @@ from .config import Settings
 from .errors import BiganError
 from .prompts import SAFETY_MARGIN, message_tokens, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
+from .text.chinese import content_bigrams, match_key, split_sentences, to_simplified
 
 # Default length in characters, and words that steer retrieval towards exemplars of the genre.
 GENRES: dict[str, tuple[int, str]] = {
@@ -33,6 +34,7 @@ _KIND_OF_GENRE = {"开头": "preamble", "结尾": "closing"}
 _PART_RE = re.compile(r"^\s*([一二三四五六七八九十]+、.*)$", re.M)
 _TOKENS_PER_CHAR = 1.3  # cl100k tokens per character of the sample corpus (measured: 1.28)
 EXEMPLARS = 6
+_DUPLICATE_SHARE = 0.8  # share of the shorter passage's content bigrams that makes two passages one
 
 
 @dataclass
@@ -100,17 +102,67 @@ def style_guide(settings: Settings, genre: str) -> str:
     return render(settings, f"style/{genre}")
 
 
+def _near_duplicate(a: str, b: str) -> bool:
+    """One passage inside the other, or most of their content bigrams shared (a speech filed twice, a
+    heading repeated where a long part was split)."""
+    if a in b or b in a:
+        return True
+    x, y = content_bigrams(a), content_bigrams(b)
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= _DUPLICATE_SHARE
+
+
+def _body(hit: Hit) -> str:
+    """The passage without the heading line it opens with (the pack names each passage's heading path)."""
+    lines = hit.section.text.strip().split("\n")
+    headings = {match_key(h) for h in hit.section.heading_path}
+    while lines and match_key(lines[0]).rstrip("。") in headings:
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def _trim(text: str, budget: int) -> str:
+    """The text cut at the last sentence end within `budget` characters ("" when not even one sentence fits)."""
+    kept = ""
+    for sentence in split_sentences(text):
+        if len(kept) + len(sentence) > budget:
+            break
+        kept += sentence
+    return kept.strip()
+
+
+def pack_passages(req: DraftRequest, hits: list[Hit]) -> list[tuple[Hit, str]]:
+    """The exemplars a material pack quotes: no passage twice (near-duplicates neither), in Simplified,
+    cut at sentence ends so that together they come to no more than the requested length (the first
+    passage gives at least one sentence)."""
+    chosen: list[tuple[Hit, str]] = []
+    keys: list[str] = []
+    budget = req.chars
+    for hit in hits:
+        body = to_simplified(_body(hit))
+        key = match_key(body)
+        if not key or any(_near_duplicate(key, k) for k in keys):
+            continue
+        text = _trim(body, budget) or ("" if chosen else split_sentences(body)[0].strip())
+        if not text:
+            continue
+        keys.append(key)
+        chosen.append((hit, text))
+        budget -= len(text)
+    return chosen
+
+
 def material_pack(settings: Settings, req: DraftRequest, hits: list[Hit]) -> str:
     """The offline result: skeleton, headings worth borrowing, and paragraphs to adapt, all cited."""
+    passages = pack_passages(req, hits)
     headings = []
-    for n, hit in enumerate(hits, start=1):
+    for n, (hit, _) in enumerate(passages, start=1):
         for heading in hit.section.heading_path:
-            line = f"- {heading} [{n}]"
+            line = f"- {to_simplified(heading)} [{n}]"
             if line not in headings:
                 headings.append(line)
     paragraphs = [
-        f"[{n}] {h.section.title} · {h.section.label} · {h.section.source}\n{h.section.text}"
-        for n, h in enumerate(hits, start=1)
+        f"[{n}] {to_simplified(h.section.title)} · {to_simplified(h.section.label)} · {h.section.source}\n{text}"
+        for n, (h, text) in enumerate(passages, start=1)
     ]
     return "\n\n".join([
         f"【素材包】{req.genre}：{req.request}（约{req.chars}字）" + (f"\n要点：{req.points}" if req.points else ""),
@@ -154,7 +206,7 @@ def draft_stream(searcher: Searcher, settings: Settings, llm: LLM | None, req: D
     if llm is None:
         text = material_pack(settings, req, hits)
         yield text
-        yield Draft(text, "material", req.genre, _citations(hits))
+        yield Draft(text, "material", req.genre, _citations([h for h, _ in pack_passages(req, hits)]))
         return
     if not _needs_parts(settings, req):
         messages, used = _messages(settings, req, hits, "draft_user")

@@ -4,9 +4,11 @@ import re
 import pytest
 
 from assistant.components.llm import get_llm
-from assistant.draft import GENRES, DraftRequest, draft, find_exemplars, prompt_preview
+from assistant.draft import GENRES, DraftRequest, draft, find_exemplars, pack_passages, prompt_preview
 from assistant.errors import BiganError
-from assistant.retrieve import Searcher
+from assistant.ingest.sections import Section
+from assistant.retrieve import Hit, Searcher
+from assistant.text.chinese import to_simplified
 
 from .conftest import llm_settings, make_settings
 from .llm_stub import Reply
@@ -33,6 +35,33 @@ def test_closing_exemplars_are_closings(searcher):
 def test_speech_skeleton_and_placeholders_in_style_guide(searcher, offline):
     text = draft(searcher, offline, None, DraftRequest("全市基层党建工作会议讲话")).text
     assert "同志们" in text and "在肯定成绩的同时" in text and "X" in text
+
+
+def test_material_pack_is_simplified_trimmed_and_cites_what_it_quotes(searcher, offline):
+    req = DraftRequest("在区直机关党建工作述职评议会上的讲话", "讲话稿", 600)
+    result = draft(searcher, offline, None, req)
+    quoted = pack_passages(req, find_exemplars(searcher, req))
+    assert any("黨" in hit.section.text for hit, _ in quoted)  # a Traditional source…
+    paragraphs = result.text.split("三、可参考的段落\n", 1)[1]
+    assert to_simplified(paragraphs) == paragraphs  # …quoted in Simplified
+    assert sum(len(text) for _, text in quoted) <= req.chars
+    assert [c.n for c in result.exemplars] == list(range(1, len(quoted) + 1))
+    assert all(f"[{c.n}]" in paragraphs for c in result.exemplars)
+
+
+def test_material_pack_quotes_a_passage_once():
+    text = "要严格落实党组成员联系支部制度。党组成员至少要联系1个支部，每季度到所联系支部调研不少于1次，发现的问题列入清单、限期整改。"
+    hits = [
+        Hit(Section("d1", "a.txt", "通知", [], 0, text), 3.0),
+        Hit(Section("d2", "a副本.txt", "通知", [], 0, "（转载）" + text), 2.0),  # the same text filed twice
+        Hit(Section("d1", "a.txt", "通知", [], 0, text), 1.5),
+        Hit(Section("d3", "b.txt", "讲话", [], 0, "各党组织要及时解决支部反映的问题。"), 1.0),
+    ]
+    quoted = pack_passages(DraftRequest("联系支部制度", "段落", 400), hits)
+    assert [h.section.source for h, _ in quoted] == ["a.txt", "b.txt"]
+    # Trimmed at sentence ends to the length asked for; the first passage gives at least a sentence.
+    short = pack_passages(DraftRequest("联系支部制度", "段落", 50), hits)
+    assert [t for _, t in short] == ["要严格落实党组成员联系支部制度。"]
 
 
 def test_show_prompt_is_packed_within_budget(searcher, offline):
