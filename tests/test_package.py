@@ -143,8 +143,9 @@ def test_the_wheel_carries_prompts_style_guides_and_py_typed(wheel):
     assert "assistant/py.typed" in names
     assert {f"assistant/prompt_files/{name}" for name in PROMPT_FILES} <= names
     assert any(name.startswith("style/") for name in PROMPT_FILES)  # the style guides are among them
-    packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "assistant").rglob("__init__.py")}
-    assert {f"{package}/__init__.py" for package in packages} <= names  # no subpackage left out
+    # No subpackage, module or data file (the web app's page assets) left out.
+    files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "assistant").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert files - names == set()
     assert not any(name.startswith(("tests/", "bench/", "corpus/", "prompts/")) for name in names)
 
 
