@@ -1,7 +1,8 @@
 """Start Bigan: fetch the model if missing, bring the sample KB up to date, serve the web app.
 
-`make run` runs this locally (and opens the browser); a hosting service runs it as is, with
-BIGAN_DEMO=1 and BIGAN_SERVER_HOST=0.0.0.0 for the public demo page.
+`make run` runs this locally (and opens the browser). A hosting service runs it as is: the address
+and port it sets the Gradio way (GRADIO_SERVER_NAME, GRADIO_SERVER_PORT) are honoured as well as
+BIGAN_SERVER_HOST / BIGAN_SERVER_PORT (assistant/config.py); BIGAN_DEMO=1 makes the public demo page.
 """
 import sys
 

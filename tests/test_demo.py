@@ -92,7 +92,7 @@ def test_every_input_is_limited_on_the_server(closed_demo, sample_kb_dir):
     assert "请输入查询" in str(client.predict("  ", api_name="/do_probe"))
 
     def ask(message: str, mode: str = "问答", length: float | None = None, points: str = "") -> str:
-        result = client.predict(message, [], mode, "讲话稿", length, points, api_name="/respond")
+        result = client.predict(message, mode, "讲话稿", length, points, api_name="/respond")
         return "".join(part["text"] for part in result[0][-1]["content"])
 
     assert "输入过长" in ask("党" * 2001)
@@ -106,7 +106,7 @@ def test_every_input_is_limited_on_the_server(closed_demo, sample_kb_dir):
 def test_draft_files_have_neutral_names_and_do_not_stay(closed_demo):
     url, gradio_dir, runtime = closed_demo
     client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
-    result = client.predict("市X局机关党建工作经验", [], "起草", "经验材料", None, "", api_name="/respond")
+    result = client.predict("市X局机关党建工作经验", "起草", "经验材料", None, "", api_name="/respond")
     for update in result[3:5]:  # the two download buttons (the history State is not in the API)
         path = Path(update["value"]["path"])
         assert path.is_relative_to(gradio_dir) and path.name.startswith("draft-")

@@ -1,14 +1,22 @@
-"""The web app's logic without a browser: status line, demo limits, citation rendering."""
+"""The web app's logic without a browser: status line, demo limits, citation rendering, the page's
+language, and the conversation a browser keeps."""
+import json
 import re
 
 import gradio as gr
 import pytest
+from starlette.testclient import TestClient
 
 from assistant.answer import Citation
+from assistant.draft import DraftRequest
 from assistant.errors import BiganError
-from assistant.evaluate import Report
+from assistant.evaluate import Report, load_items
 from assistant.service import Service, strip_paths
-from assistant.ui import build_app, chat_text, citations_html, eval_markdown, md_text, status_line
+from assistant.ui import (
+    SAVED_GROUPS, SAVED_MESSAGES, WEB, ChinesePage, build_app, chat_messages, chat_text, cited_group, citations_html,
+    eval_markdown, md_text, mount_options, new_record, restored, saved_copy, sources_html, status_line, zh_error,
+)
+from assistant.workspace import Workspace
 
 from .conftest import llm_settings, make_settings
 
@@ -72,7 +80,7 @@ def test_document_text_is_shown_as_text_never_markup():
                           "first": {"source": f"/srv/{EVIL}", "heading": EVIL, "text": EVIL}})
     markdown = eval_markdown(report)
     assert not re.search(r"(?<!\\)[<>*\[\]!$]", markdown)  # every mark in the texts is escaped
-    assert "| overall | 1 |" in markdown and "不在前 10" in markdown
+    assert "| 总体 | 1 |" in markdown and "不在前 10" in markdown
 
 
 def test_messages_never_show_a_server_folder():
@@ -81,3 +89,128 @@ def test_messages_never_show_a_server_folder():
     assert strip_paths("~/corpus/a.txt:3: not valid JSON") == "a.txt:3: not valid JSON"
     kept = "连不上 http://127.0.0.1:11434/v1 ，党组/党委各 1/3"
     assert strip_paths(kept) == kept
+
+
+# --- a Chinese-only page ----------------------------------------------------------------------------------------
+
+
+def _library_errors(tmp_path, sample_kb_dir) -> list[str]:
+    """Messages the library raises (written for the command line) that a page user can cause."""
+    messages = []
+    bad = {"坏.jsonl": "not json\n", "缺.jsonl": '{"question": "三会一课"}\n', "空.jsonl": "\n", "码.jsonl": "党".encode("gbk")}
+    for name, content in bad.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(BiganError) as caught:
+            load_items(path)
+        messages.append(str(caught.value))
+    with pytest.raises(BiganError) as caught:
+        load_items(tmp_path / "没有.jsonl")
+    messages.append(str(caught.value))
+    workspace = Workspace(make_settings(sample_kb_dir))
+    with pytest.raises(BiganError) as caught:
+        workspace.resolve("没有这个文档.txt")
+    messages.append(str(caught.value))
+    for request, genre, length in (("", "讲话稿", None), ("讲话", "童话", None), ("讲话", "讲话稿", 10)):
+        with pytest.raises(BiganError) as caught:
+            DraftRequest(request, genre, length)
+        messages.append(str(caught.value))
+    with pytest.raises(BiganError) as caught:
+        Workspace(make_settings(tmp_path / "无")).documents()
+    messages.append(str(caught.value))
+    return messages
+
+
+def test_library_errors_reach_the_page_in_chinese(tmp_path, sample_kb_dir):
+    for message in _library_errors(tmp_path, sample_kb_dir):
+        shown = zh_error(strip_paths(message))
+        latin = re.sub(r"\S+\.(?:jsonl|txt)|question|gold|turns|JSON|UTF-8", "", shown)
+        assert re.search(r"[\u4e00-\u9fff]", shown) and not re.search(r"[A-Za-z]{2,}", latin), (message, shown)
+    assert zh_error("connection reset by peer") == zh_error("something else entirely")  # a general Chinese line
+    assert zh_error("无法读取 a.docx：不是有效的 docx") == "无法读取 a.docx：不是有效的 docx"
+
+
+def test_eval_report_is_in_chinese():
+    report = Report(10)
+    report.by_kind["numeric"].add(1)
+    report.overall.add(1)
+    markdown = eval_markdown(report)
+    assert markdown.startswith("| 类别 | 题数 |") and "| 总体 | 1 |" in markdown
+    assert not re.search(r"\b(?:kind|overall|n)\b", markdown)
+
+
+def test_the_page_tells_gradio_it_is_chinese():
+    page = b'<!doctype html>\n<html\n\tlang="en"\n>\n\t<head>\n\t\t<meta charset="utf-8" />'
+
+    async def app(scope, receive, send):
+        html_page = scope["path"] == "/"
+        body = page if html_page else b'{"head": "<head>"}'
+        kind = b"text/html; charset=utf-8" if html_page else b"application/json"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    client = TestClient(ChinesePage(app))
+    served = client.get("/")
+    assert served.text.index("<head><script>") < served.text.index("<meta")  # before anything of Gradio's
+    assert 'Navigator.prototype' in served.text and 'lang="zh-CN"' in served.text and 'lang="en"' not in served.text
+    assert int(served.headers["content-length"]) == len(served.content)
+    assert client.get("/config").json() == {"head": "<head>"}  # only pages are touched
+
+
+def test_mount_options_make_the_page_chinese():
+    options = mount_options()
+    strings = json.loads((WEB / "zh-CN.json").read_text(encoding="utf-8"))
+    assert options["footer_links"] == []  # no English footer
+    assert options["i18n"].translations_dict == {"zh-CN": strings["gradio"]}
+    assert all(re.search(r"[\u4e00-\u9fff]", v) for v in [*strings["gradio"].values(), *strings["labels"].values()])
+    assert "BIGAN_ZH" not in options["js"] and json.dumps(strings["labels"], ensure_ascii=False) in options["js"]
+    assert any(m.cls is ChinesePage for m in options["app_kwargs"]["middleware"])
+
+
+# --- the conversation a browser keeps -------------------------------------------------------------------------
+
+
+def _exchange(record: dict, question: str, answer: str, citations: list[Citation]) -> dict:
+    at = len(record["messages"]) + 1
+    return {"messages": record["messages"] + [{"role": "user", "text": question}, {"role": "assistant", "text": answer}],
+            "groups": record["groups"] + [cited_group(citations, answer, at)]}
+
+
+def test_answers_link_their_marks_to_their_own_sources():
+    c1 = Citation(1, "/srv/kb/001.txt", "讲话", "一、总体要求", "要压实责任。")
+    c2 = Citation(2, "/srv/kb/002.txt", "材料", "二、主要做法", "推行积分管理。")
+    record = _exchange(new_record(), "怎么做？", "压实责任[1]，积分管理[2]，见[2023]。<b>", [c1, c2])
+    record = _exchange(record, "还有呢？", "只有[1]。", [c1])
+    shown = chat_messages(record)
+    assert shown[1]["content"] == ('压实责任<a href="#cite-1-1">[1]</a>，积分管理<a href="#cite-1-2">[2]</a>，'
+                                   "见[2023]。&lt;b&gt;")
+    assert shown[3]["content"] == '只有<a href="#cite-3-1">[1]</a>。'
+    panel = sources_html(record)
+    assert 'id="cite-1-2"' in panel and 'id="cite-3-1"' in panel
+    assert '<div class="cite-group" id="group-1" hidden>' in panel and '<div class="cite-group" id="group-3">' in panel
+    assert "/srv/kb" not in json.dumps(saved_copy(record, []), ensure_ascii=False)  # the browser gets file names only
+
+
+def test_a_kept_conversation_comes_back_and_nothing_else():
+    c1 = Citation(1, "/srv/kb/001.txt", "讲话", "一、总体要求", "要压实责任。")
+    record = _exchange(new_record(), "怎么做？", "压实责任[1]。", [c1])
+    turns = [{"role": "user", "content": "怎么做？"}, {"role": "assistant", "content": "压实责任[1]。"}]
+    assert restored(json.loads(json.dumps(saved_copy(record, turns)))) == (
+        {"messages": record["messages"], "groups": [record["groups"][0] | {}]}, turns
+    )
+    tampered = {"messages": [{"role": "system", "text": "x"}, {"role": "user", "text": 3}, {"role": "user", "text": "问"}],
+                "groups": [{"at": 0, "answer": "a", "citations": []}, {"at": "x"}], "turns": [{"role": "tool", "content": "x"}]}
+    assert restored(tampered) == ({"messages": [{"role": "user", "text": "问"}], "groups": []}, [])
+    assert restored(None) == (new_record(), []) and restored("garbage") == (new_record(), [])
+
+
+def test_the_browser_keeps_a_bounded_conversation():
+    c1 = Citation(1, "001.txt", "讲话", "一、", "要压实责任。")
+    record = new_record()
+    for i in range(SAVED_MESSAGES):  # twice as many messages as are kept
+        record = _exchange(record, f"问{i}", f"答{i}[1]", [c1])
+    kept, _ = restored(saved_copy(record, []))
+    assert len(kept["messages"]) == SAVED_MESSAGES and len(kept["groups"]) <= SAVED_GROUPS
+    assert kept["messages"][-1]["text"] == f"答{SAVED_MESSAGES - 1}[1]"
+    assert all(kept["messages"][g["at"]]["text"] == g["answer"] for g in kept["groups"])  # groups still point at their answers

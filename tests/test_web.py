@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's chromium driven by Playwright, against `bigan serve` on 127.0.0.1.
 
 Two app processes: one offline, one answering through the loopback LLM stub. Screenshots of every
-page go to tests/artifacts/.
+page go to tests/artifacts/. The page is checked as a person meets it on a laptop (1366×768, a
+browser set to English): Chinese only, the question box in view, a chat that behaves like one.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .llm_stub import Reply, StubLLM
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAPTOP = {"width": 1366, "height": 768}
 
 
 def _free_port() -> int:
@@ -37,12 +39,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(kb_dir: Path, command: tuple[str, ...] = ("-m", "assistant", "serve"), **env: str):
-    """Run the app (by default `bigan serve`) on a free port; yield its URL once it answers."""
+def served(kb_dir: Path, command: tuple[str, ...] = ("-m", "assistant", "serve"), port_variable: str = "BIGAN_SERVER_PORT",
+           **env: str):
+    """Run the app (by default `bigan serve`) on a free port, told by `port_variable`; yield its URL once it answers."""
     port = _free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BIGAN_", "OPENAI_"))}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BIGAN_", "OPENAI_", "GRADIO_SERVER_"))}
     # BROWSER=true: app.py asks to open a browser; here that must be a no-op.
-    environ.update({"BIGAN_KB_DIR": str(kb_dir), "BIGAN_SERVER_PORT": str(port), "BROWSER": "true", **env})
+    environ.update({"BIGAN_KB_DIR": str(kb_dir), port_variable: str(port), "BROWSER": "true", **env})
     log = open(kb_dir.parent / f"server-{port}.log", "w")
     process = subprocess.Popen([sys.executable, *command], env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
@@ -109,6 +112,15 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture
+def laptop(browser):
+    """A page as a person with an English-language browser on a 1366×768 laptop screen meets it."""
+    context = browser.new_context(viewport=LAPTOP, locale="en-US")
+    p = context.new_page()
+    yield p
+    context.close()
+
+
 def _ask(page: Page, text: str) -> None:
     page.fill("#question textarea", text)
     page.click("#send")
@@ -119,12 +131,18 @@ def _last_answer(page: Page) -> str:
     return bots.nth(bots.count() - 1).inner_text() if bots.count() else ""
 
 
-def test_app_py_brings_the_kb_up_to_date_then_serves(page, sample_kb_dir, tmp_path):
+def test_app_py_brings_the_kb_up_to_date_then_serves(laptop, sample_kb_dir, tmp_path):
+    """What a hosting platform runs: `python app.py` with the port set the Gradio way. The first
+    question, asked as soon as the page is there (the model may still be loading), is answered."""
     kb_dir = _kb_copy(sample_kb_dir, tmp_path / "kb")
-    with served(kb_dir, ("app.py",), BIGAN_LLM_PROVIDER="none") as (url, log):
-        page.goto(url)
-        expect(page.locator("#status")).to_contain_text("离线模式", timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "start.png"), full_page=True)
+    with served(kb_dir, ("app.py",), port_variable="GRADIO_SERVER_PORT", BIGAN_LLM_PROVIDER="none") as (url, log):
+        laptop.goto(url)
+        laptop.fill("#question textarea", "三会一课是怎么落实的？")
+        laptop.press("#question textarea", "Enter")
+        expect(laptop.locator("#chat .bot").last).to_contain_text("[1]", timeout=120_000)
+        assert "出错了" not in _last_answer(laptop)
+        expect(laptop.locator("#status")).to_contain_text("离线模式", timeout=30_000)
+        laptop.screenshot(path=str(ARTIFACTS / "start.png"), full_page=True)
     assert "unchanged 5" in log.read_text()
 
 
@@ -277,6 +295,12 @@ def test_knowledge_base_upload_search_delete(page, offline_app, tmp_path):
     page.wait_for_timeout(1000)
     page.click("#upload-button")
     result = page.locator("#upload-result")
+    progress_words = set()  # whatever the progress display shows while the files are indexed
+    deadline = time.monotonic() + 120
+    while "新增" not in result.inner_text() and time.monotonic() < deadline:
+        progress_words |= _english_words(page)
+        page.wait_for_timeout(100)
+    assert not progress_words, progress_words
     expect(result).to_contain_text("新增：智慧党建经验.docx", timeout=120_000)
     expect(result).to_contain_text("新增：河长制讲话.txt")
     expect(result).to_contain_text("失败：损坏文件.docx")
@@ -292,6 +316,8 @@ def test_knowledge_base_upload_search_delete(page, offline_app, tmp_path):
     page.locator("#doc-choice input").click()
     page.get_by_role("option", name="河长制讲话.txt").click()
     page.click("#delete")
+    expect(page.locator("#confirm-text")).to_contain_text("在全县河长制工作会议上的讲话")  # asks first
+    page.click("#confirm")
     expect(page.locator("#action-result")).to_contain_text("已删除：河长制讲话.txt", timeout=60_000)
     expect(page.locator("#documents")).not_to_contain_text("河长制讲话.txt")
     assert "在全县河长制工作会议上的讲话" not in _probe(page, "河长巡河制度")
@@ -311,7 +337,7 @@ def test_retrieval_evaluation_from_the_kb_page(page, offline_app, tmp_path):
     page.wait_for_timeout(1000)
     page.click("#eval-button")
     report = page.locator("#eval-report")
-    expect(report).to_contain_text("overall", timeout=60_000)
+    expect(report).to_contain_text("总体", timeout=60_000)
     expect(report).to_contain_text("今年高考分数线")  # listed among the misses
     assert "recall@1" in report.inner_text()
     page.screenshot(path=str(ARTIFACTS / "kb-eval.png"), full_page=True)
@@ -351,3 +377,161 @@ def test_markup_in_a_document_stays_text(page, offline_app, tmp_path):
     assert page.evaluate("window.__xss") is None  # no script or handler from the document ran
     assert page.locator(".xss-probe").count() == 0  # no element from the document was created
     assert page.locator("#chat strong, #chat a[href*='example.invalid'], #chat img[src*='example.invalid']").count() == 0
+
+
+# --- the page as a person meets it: Chinese only, a chat that behaves like one --------------------------------
+
+# Every visible text and every label a screen reader or a tooltip gives, except what documents, answers and
+# the user wrote (their language is theirs) and code (setting names, addresses).
+VISIBLE_TEXT_JS = """() => {
+  const DATA = "#chat [data-testid=bot], #chat [data-testid=user], #sources .cite, #documents tbody, #documents .body-cell, "
+    + "#probe-results tbody, #probe-results .body-cell, code";
+  const shown = (el) => {
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    return box.width > 0 && box.height > 0 && style.visibility !== "hidden" && style.display !== "none";
+  };
+  const out = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const el = text.parentElement;
+    if (el && !["SCRIPT", "STYLE", "NOSCRIPT"].includes(el.tagName) && !el.closest(DATA) && shown(el)) out.push(text.data);
+  }
+  for (const el of document.querySelectorAll("*")) {
+    if (!shown(el)) continue;
+    for (const name of ["title", "aria-label", "placeholder", "alt"]) {
+      let value = el.getAttribute(name);
+      if (!value) continue;
+      if (el.closest(DATA) || el.matches("textarea, input")) value = value.replace(el.textContent.trim(), "").replace(el.value || "", "");
+      out.push(value);
+    }
+  }
+  return out.join("\\n");
+}"""
+# Latin letters the page may show: names of formats, measures, keys and products, not English prose.
+LATIN_ALLOWED = {"Word", "Markdown", "JSON", "Lines", "KB", "MB", "Shift", "Bigan", "Ollama", "OpenAI"}
+# Identifiers and measures (onnx-int8, BM25, recall@5, 127.0.0.1) and file names are not words.
+_NOT_WORDS_RE = re.compile(r"\S*\d\S*|\S*\.(?:txt|md|docx?|wps|pdf|html?|csv|jsonl?)\b|[@#]\S+")
+
+
+def _english_words(page: Page, also_allowed: set[str] = frozenset()) -> set[str]:
+    text = _NOT_WORDS_RE.sub(" ", page.evaluate(VISIBLE_TEXT_JS))
+    return {w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in LATIN_ALLOWED | also_allowed}
+
+
+def _in_view(page: Page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= LAPTOP["height"]
+
+
+def _contrast(page: Page, selector: str) -> float:
+    """WCAG contrast ratio between an element's text colour and its background."""
+    colours = page.evaluate(
+        "s => { const st = getComputedStyle(document.querySelector(s)); return [st.color, st.backgroundColor]; }", selector
+    )
+
+    def luminance(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", css)[:3])
+        return sum(w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4) for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b)))
+
+    light, dark = sorted((luminance(c) for c in colours), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_page_fits_a_laptop_and_is_chinese_only(laptop, offline_app):
+    laptop.goto(offline_app)
+    expect(laptop.locator("#status")).to_contain_text("离线模式", timeout=60_000)
+    assert _in_view(laptop, "#question textarea") and _in_view(laptop, "#send")
+    assert laptop.evaluate("document.documentElement.lang") == "zh-CN"
+    found = {"对话": _english_words(laptop)}
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-chat.png"))
+    laptop.get_by_label("起草").check()
+    expect(laptop.locator("#genre")).to_be_visible()
+    assert _in_view(laptop, "#question textarea") and _in_view(laptop, "#send")
+    found["起草"] = _english_words(laptop)
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-draft.png"))
+    laptop.get_by_role("tab", name="知识库").click()
+    expect(laptop.locator("#documents")).to_contain_text("000_d6b92f23921d179d.txt", timeout=30_000)
+    found["知识库"] = _english_words(laptop)
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-kb.png"), full_page=True)
+    assert not any(found.values()), found
+
+
+def test_enter_sends_and_each_mark_opens_its_source(laptop, offline_app):
+    laptop.goto(offline_app)
+    box = laptop.locator("#question textarea")
+    box.fill("三会一课")
+    box.press("Shift+Enter")  # a new line, not a send
+    box.press_sequentially("是怎么落实的？")
+    assert laptop.locator("#chat .user").count() == 0 and box.input_value() == "三会一课\n是怎么落实的？"
+    box.press("Enter")
+    expect(laptop.locator("#sources details").first).to_be_attached(timeout=60_000)
+    expect(box).to_have_value("")
+    mark = laptop.locator('#chat .bot a[href^="#cite-"]').first
+    expect(mark).to_have_text(re.compile(r"\[\d+\]"))
+    n = mark.inner_text().strip("[]")
+    mark.click()
+    opened = laptop.locator("#sources details[open]")
+    expect(opened).to_have_count(1)
+    expect(opened.locator("summary")).to_contain_text(f"[{n}]")
+    expect(opened.locator(".passage")).to_be_in_viewport()
+    assert len(laptop.context.pages) == 1  # the mark scrolled the panel; it opened nothing
+    assert not _english_words(laptop), _english_words(laptop)
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-answer.png"))
+
+
+def test_conversation_is_kept_across_a_reload_until_a_new_one(laptop, offline_app):
+    laptop.goto(offline_app)
+    _ask(laptop, "党组成员至少要联系几个支部？")
+    expect(laptop.locator("#chat .bot a[href^='#cite-']").first).to_be_visible(timeout=60_000)
+    answer, panel = _last_answer(laptop), laptop.locator("#sources").inner_text()
+    laptop.reload()
+    expect(laptop.locator("#chat .bot")).to_have_count(1, timeout=30_000)
+    assert _last_answer(laptop) == answer and laptop.locator("#sources").inner_text() == panel
+    expect(laptop.locator("#chat .user")).to_contain_text("党组成员至少要联系几个支部？")
+    laptop.locator("#chat .bot a[href^='#cite-']").first.click()
+    expect(laptop.locator("#sources details[open]")).to_have_count(1)
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-reloaded.png"))
+    laptop.click("#clear")  # 新对话
+    expect(laptop.locator("#chat .bot")).to_have_count(0)
+    laptop.reload()
+    expect(laptop.locator("#status")).to_contain_text("离线模式", timeout=30_000)
+    laptop.wait_for_timeout(1000)  # time for a saved conversation to come back, if one were still kept
+    expect(laptop.locator("#chat .bot")).to_have_count(0)
+
+
+def test_highlights_are_readable_in_light_and_dark(laptop, offline_app):
+    for theme in ("light", "dark"):
+        laptop.goto(f"{offline_app}?__theme={theme}")
+        _ask(laptop, "三会一课是怎么落实的？")
+        expect(laptop.locator("#chat .bot a[href^='#cite-']").first).to_be_visible(timeout=60_000)
+        laptop.locator("#chat .bot a[href^='#cite-']").first.click()
+        expect(laptop.locator("#sources details[open] mark").first).to_be_visible()
+        assert _contrast(laptop, "#sources details[open] mark") >= 4.5, theme
+        laptop.screenshot(path=str(ARTIFACTS / f"laptop-highlight-{theme}.png"))
+        laptop.click("#clear")
+
+
+def test_stop_ends_a_streaming_answer(laptop, online_app, llm_stub):
+    laptop.goto(online_app)
+    expect(laptop.locator("#status")).to_contain_text("qwen-stub", timeout=60_000)
+    expect(laptop.locator("#stop")).to_be_hidden()
+    long_answer = "党组成员要联系支部、参加组织生活，并落实“三会一课”制度[1]。" * 20
+    llm_stub.script = [Reply(long_answer, chunk_delay=0.1, piece_chars=2)]
+    _ask(laptop, "三会一课怎么落实？")
+    expect(laptop.locator("#stop")).to_be_visible(timeout=30_000)
+    expect(laptop.locator("#send")).to_be_hidden()
+    expect(laptop.locator("#chat .bot").last).to_contain_text("党组成员", timeout=30_000)
+    streaming_words = _english_words(laptop, {"qwen", "stub"})
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-streaming.png"))
+    laptop.click("#stop")
+    expect(laptop.locator("#send")).to_be_visible(timeout=10_000)
+    expect(laptop.locator("#stop")).to_be_hidden()
+    expect(laptop.locator("#chat .bot").last).to_contain_text("（已停止）")
+    stopped = _last_answer(laptop)
+    laptop.wait_for_timeout(1500)
+    assert _last_answer(laptop) == stopped and len(stopped) < len(long_answer)  # no more text came
+    assert not streaming_words, streaming_words
+    llm_stub.script = [Reply("第二个回答[1]。")]
+    _ask(laptop, "党员积分管理怎么做？")
+    expect(laptop.locator("#chat .bot").last).to_contain_text("第二个回答", timeout=60_000)
+    expect(laptop.locator("#chat .bot")).to_have_count(2)

@@ -3,7 +3,7 @@
   const ZH = BIGAN_ZH;
   const patterns = ZH.patterns.map(([re, to]) => [new RegExp(re), to]);
   // Text that came from documents, answers or the user is never rewritten.
-  const USER_TEXT = "#chat .message, #sources, #documents tbody, #probe-results tbody, #eval-report, #upload-result, #action-result, textarea, input";
+  const USER_TEXT = "#chat .message, #sources, .prose, .body-cell, tbody, textarea, input";
   const ATTRS = ["aria-label", "title", "placeholder"];
   const MESSAGE_ROLES = { bot: "回答：", user: "提问：" };
 
@@ -96,9 +96,14 @@
   watchLayout();
 
   // Enter sends, Shift+Enter starts a new line (Gradio's textbox); but the Enter that ends a
-  // Chinese input method's composition only confirms the characters.
+  // Chinese input method's composition only confirms the characters, and while an answer streams
+  // Enter waits for it (or for 停止) instead of starting another.
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.isComposing || event.keyCode === 229) && event.target.closest("#question")) {
+    if (event.key !== "Enter" || event.shiftKey || !event.target.closest("#question")) return;
+    if (event.isComposing || event.keyCode === 229) {
+      event.stopImmediatePropagation();
+    } else if (document.querySelector("#stop")?.offsetParent) {
+      event.preventDefault();
       event.stopImmediatePropagation();
     }
   }, true);
