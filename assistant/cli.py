@@ -153,6 +153,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .service import Service
+
+    text = _read_text(Path(args.input))
+    out = Service(get_settings()).export_docx(
+        text, Path(args.output), args.title, issuer=args.issuer, number=args.number, signer=args.signer, date=args.date
+    )
+    print(out)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import launch
 
@@ -356,7 +367,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="the web app (chat, drafting, knowledge base)")
+    p = sub.add_parser("export", help="a text or Markdown file as a 公文 .docx (GB/T 9704-2012 layout)")
+    p.add_argument("input", metavar="IN", help="UTF-8 text or Markdown (a draft, `bigan draft` output, …)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.docx")
+    p.add_argument("--title", default="", help="default: the first line when it looks like a title")
+    p.add_argument("--issuer", default="", help="发文机关标志, e.g. 中共XX市委办公室 (adds the 版头)")
+    p.add_argument("--number", default="", help="发文字号, e.g. X办发〔2024〕5号")
+    p.add_argument("--signer", default="", help="发文机关署名")
+    p.add_argument("--date", default="", help="成文日期, e.g. 2024-05-06 or 二〇二四年五月六日")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", help="the web app (chat, drafting, knowledge base) and the OpenAI-compatible API under /v1")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; BIGAN_SERVER_HOST)")
     p.add_argument("--port", type=int, help="port (default 7860; BIGAN_SERVER_PORT)")
     p.add_argument("--demo", action="store_true", help="hosted-demo limits: read-only KB, per-session uploads")

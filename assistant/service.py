@@ -24,7 +24,7 @@ from .config import Settings
 from .draft import Draft, DraftRequest, draft_stream, prompt_preview
 from .errors import BiganError
 from .evaluate import Report, evaluate_items, load_items
-from .export import to_docx, to_markdown
+from .export import split_title, to_docx, to_markdown
 from .ingest.sections import Section
 from .kb import IndexReport
 from .retrieve import Hit, Searcher
@@ -351,6 +351,19 @@ class Service:
         md_path = folder / f"{stem}.md"
         md_path.write_text(to_markdown(title, text), encoding="utf-8")
         return to_docx(title, text, folder / f"{stem}.docx"), md_path
+
+    def export_docx(self, text: str, path: Path, title: str = "", *, issuer: str = "", number: str = "",
+                    signer: str = "", date: str = "") -> Path:
+        """`text` (plain or Markdown) as a 公文 .docx at `path`; with no title given, the text's first line
+        is the title when it looks like one."""
+        path = Path(path)
+        if path.suffix.lower() != ".docx":
+            raise BiganError(f"{path.name}: the output must be a .docx file")
+        if not path.parent.is_dir():
+            raise BiganError(f"no such folder: {path.parent}")
+        if not title.strip():
+            title, text = split_title(text)
+        return to_docx(title, text, path, issuer=issuer, number=number, signer=signer, date=date)
 
 
 def _result(events: Iterator[Event]):

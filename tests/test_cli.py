@@ -184,3 +184,34 @@ def test_eval_reports_recall_and_misses(sample_kb_dir, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "缺少答案"}\n', encoding="utf-8")
     assert_one_line_error(bigan("eval", str(bad), kb_dir=sample_kb_dir), "bad.jsonl:1")
+
+
+def test_export_writes_a_gongwen_docx(tmp_path):
+    from docx import Document
+
+    draft = tmp_path / "通知.md"
+    draft.write_text("# 关于加强机关党建工作的通知\n\n各支部：\n\n一、总体要求\n\n要压实责任[1]。\n", encoding="utf-8")
+    out = tmp_path / "通知.docx"
+    result = bigan("export", str(draft), "-o", str(out), "--issuer", "中共XX市委办公室", "--number", "X办发〔2024〕5号",
+                   "--signer", "中共XX市委办公室", "--date", "二〇二四年五月六日")
+    assert result.returncode == 0, result.stderr
+    texts = [p.text for p in Document(str(out)).paragraphs if p.text]
+    assert texts[:3] == ["中共XX市委办公室", "X办发〔2024〕5号", "关于加强机关党建工作的通知"]
+    assert "要压实责任。" in texts and texts[-1] == "2024年5月6日"
+    titled = bigan("export", str(draft), "-o", str(tmp_path / "b.docx"), "--title", "另定的标题")
+    assert titled.returncode == 0 and [p.text for p in Document(str(tmp_path / "b.docx")).paragraphs if p.text][0] == "另定的标题"
+
+
+def test_export_user_errors(tmp_path):
+    good = tmp_path / "a.md"
+    good.write_text("正文。\n", encoding="utf-8")
+    assert_one_line_error(bigan("export", str(tmp_path / "none.md"), "-o", str(tmp_path / "x.docx")), "no such file")
+    assert_one_line_error(bigan("export", str(good), "-o", str(tmp_path / "x.pdf")), ".docx")
+    assert_one_line_error(bigan("export", str(good), "-o", str(tmp_path / "no" / "x.docx")), "no such folder")
+    gbk = tmp_path / "gbk.md"
+    gbk.write_bytes("关于加强机关党建工作的通知".encode("gbk"))
+    assert_one_line_error(bigan("export", str(gbk), "-o", str(tmp_path / "x.docx")), "UTF-8")
+    empty = tmp_path / "empty.md"
+    empty.write_text("", encoding="utf-8")
+    assert_one_line_error(bigan("export", str(empty), "-o", str(tmp_path / "x.docx")), "没有可导出的内容")
+    assert not (tmp_path / "x.docx").exists()
