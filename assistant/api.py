@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from .answer import Answer, Citation
-from .draft import GENRES
+from .draft import GENRES, Draft
 from .errors import BiganError
 from .service import Citations, Done, Event, Failed, Service, TextDelta
 
@@ -248,7 +248,7 @@ def _first_event(events: Iterator[Event]) -> Event:
     return next(events)
 
 
-def _collect(events: Iterator[Event]) -> tuple[str, list[Citation], Answer | object]:
+def _collect(events: Iterator[Event]) -> tuple[str, list[Citation], Answer | Draft]:
     cited: list[Citation] = []
     for event in events:
         match event:
@@ -266,7 +266,7 @@ def _citation(c: Citation) -> dict:
     return {"index": c.n, "source": Path(c.source).name, "title": c.title, "heading_path": c.heading, "text": c.text}
 
 
-def _extra(cited: list[Citation], result) -> dict:
+def _extra(cited: list[Citation], result: Answer | Draft) -> dict:
     """What Bigan adds to a completion: the citations, and how the text was made."""
     extra = {"citations": [_citation(c) for c in cited], "bigan": {"mode": result.mode}}
     if isinstance(result, Answer):
@@ -274,7 +274,7 @@ def _extra(cited: list[Citation], result) -> dict:
     return extra
 
 
-def _completion(model: str, text: str, cited: list[Citation], result) -> dict:
+def _completion(model: str, text: str, cited: list[Citation], result: Answer | Draft) -> dict:
     return {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion",

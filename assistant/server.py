@@ -25,7 +25,7 @@ from . import api, ui
 from .components.llm import LLM
 from .config import Settings
 from .errors import BiganError
-from .service import _FROM_SETTINGS, Service
+from .service import FROM_SETTINGS, Service
 
 _START_TIMEOUT_S = 60
 
@@ -114,7 +114,7 @@ class Server:
 
 
 def launch(settings: Settings, host: str | None = None, port: int | None = None, open_browser: bool = False,
-           block: bool = True, llm: LLM | None | object = _FROM_SETTINGS) -> Server:
+           block: bool = True, llm: LLM | None | object = FROM_SETTINGS) -> Server:
     """Serve the app; with `block` False, return once it answers (the caller closes it)."""
     host = host or settings.server_host
     port = port or settings.server_port

@@ -40,7 +40,7 @@ LEGACY_TEMP = ("bigan-session-*", "bigan-draft-*")
 # The directories of an absolute path (the file or folder name after them is kept); not the
 # slashes of a URL (after ':' or '/') or of text like 党组/党委.
 _DIRS_RE = re.compile(r"(?<![\w.:/~-])~?/(?:[^\s/\"'<>|:：，。；、（）()]+/)+")
-_FROM_SETTINGS = object()
+FROM_SETTINGS = object()  # Service(llm=…) left out: the model the settings configure
 Session = dict  # a shell's per-user state; the service keeps the key of its private KB copy in it
 
 
@@ -102,10 +102,10 @@ class Service:
     never touches them.
     """
 
-    def __init__(self, settings: Settings, llm: LLM | None | object = _FROM_SETTINGS, *, served: bool = False) -> None:
+    def __init__(self, settings: Settings, llm: LLM | None | object = FROM_SETTINGS, *, served: bool = False) -> None:
         self.settings = settings
         self.served = served
-        if llm is not _FROM_SETTINGS:
+        if llm is not FROM_SETTINGS:
             self.__dict__["llm"] = llm  # fills the cached property
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
