@@ -1,7 +1,11 @@
 """Grounded Q&A: follow-ups made standalone, passages retrieved and packed, answered with citations.
 
-With an LLM the answer streams from the model; without one it is extractive: the sentences of
-the top passages that best match the question, in order, each cited, nothing invented.
+With an LLM the answer streams from the model; without one it is extractive, nothing invented: the
+sentences of the top passages that best match the question, each cited; for a list question the lead
+and the numbered items one a line; for "那第二条呢？" the second item just given, with what the source
+says about it; "知识库中没有找到" and the nearest documents when the best sentence is not about the
+question. Sentence choice, list structure and the off-topic check are hand-written: they follow how
+公文 number their points (一是…二是…, 一要…, 一、…), which no library models.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from .config import Settings
 from .errors import BiganError
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
+from .text.segment import tokenize
 from .text.chinese import (
     chinese_numeral, content_bigrams, is_traditional, item_marker, match_key, split_sentences, to_simplified, to_traditional,
 )
@@ -27,7 +32,7 @@ _FOLLOW_UP_RE = re.compile(
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
-_QUESTION_WORDS_RE = re.compile(r"什么样|什么|哪些|哪个|哪几|哪里|多少|几个|几名|几项|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|哪些|哪个|哪几|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -58,16 +63,22 @@ _DIRECTIVE_CUES: list[tuple[re.Pattern, int]] = [
 DIRECTIVE_SCORE = 2
 _EXTRACT_PASSAGES = 3  # passages whose sentences may answer; later ones can only continue a list
 _EXTRACT_SENTENCES = 3
-_EXTRACT_MIN_OVERLAP = 0.25  # share of the question's (weighted) content bigrams the best sentence must hold
+_EXTRACT_MIN_OVERLAP = 0.1  # share of the question's (weighted) content bigrams the best sentence must hold
 _EXTRACT_KEEP = 0.8  # further sentences must score this share of the best one
-_RANK_PRIOR = 0.1  # weight of the passage's retrieval score beside the sentence's own overlap
+_RANK_PRIOR = 0.2  # weight of the passage's retrieval score beside the sentence's own overlap
 _LEAD_GAP = 2  # sentences that may stand between a list's lead and its first item
 _ANNOUNCE_GAP = 4  # sentences after the best one, in its passage, that may announce "我讲四点意见"
 _ELABORATION = 2  # sentences of explanation given with an item asked about
 _ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that item
-_MIN_COSINE = 0.35  # question-to-answer cosine below which the KB is taken to have no answer
+_SURE_COSINE = 0.48  # question-to-sentence cosine above which the sentence is taken to answer…
+_MIN_COSINE = 0.40  # …and below which it does not, unless it holds this share of the question's content bigrams
+_SURE_OVERLAP = 0.40
 _NEAREST_DOCUMENTS = 3
 _END_MARKS = "。；;！？!?：:"
+# "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
+_COLON_ITEM_RE = re.compile(
+    r"(?<=[：:])(?=\s*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、]))"
+)
 _WIDE = 20  # passages searched offline: the top ones answer, the rest let a list run on to its end
 _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二三四五六七八九十\d]+)点")
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
@@ -155,7 +166,8 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
     for n, hit in sorted(enumerate(hits), key=lambda x: (x[1].section.doc_id, x[1].section.position)):
         section = hit.section
         headings = {match_key(h).rstrip(_END_MARKS) for h in section.heading_path}
-        for i, sentence in enumerate(split_sentences(section.text)):
+        clauses = (c for whole in split_sentences(section.text) for c in _COLON_ITEM_RE.split(whole))
+        for i, sentence in enumerate(clauses):
             key = match_key(sentence).rstrip(_END_MARKS)  # a heading line may end in 。 or not
             if (section.doc_id, key) in seen:
                 seen[section.doc_id, key].rank = min(seen[section.doc_id, key].rank, n)
@@ -234,53 +246,64 @@ def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
     """What a numbered item says after its opening line, up to the next item or heading."""
     out = []
     for s in _following(pool, item)[:_ELABORATION]:
-        if s.marker or s.heading:
-            break
+        if s.marker or s.heading or not s.text.endswith(tuple(_END_MARKS)):
+            break  # the next item, a heading, or a line that is no sentence (a signature, a date)
         out.append(s)
     return out
 
 
-def _select(query: str, hits: list[Hit], search_many: SearchMany | None = None) -> tuple[list[tuple[str, int]], bool, str]:
-    """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched best.
+def _select(
+    query: str, hits: list[Hit], search_many: SearchMany | None = None
+) -> tuple[list[tuple[str, int]], bool, tuple[str, float]]:
+    """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched
+    best with its overlap.
     `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`)."""
     wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", query))
     pool = _sentences(hits)
     if not wanted or not pool:
-        return [], False, ""
+        return [], False, ("", 0.0)
     weights = _weights(wanted, hits)
     total = sum(weights.values())
     top = hits[0].score or 1.0
 
+    def overlap(s: _Sentence) -> float:
+        return sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
+
     def score(s: _Sentence) -> float:
-        overlap = sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
-        return overlap + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top if overlap else 0.0
+        return overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top if overlap(s) else 0.0
 
     scored = sorted(((score(s), s) for s in pool if s.rank < _EXTRACT_PASSAGES), key=lambda x: -x[0])
     best_score, best = scored[0]
+    matched = (best.text, overlap(best))
     if best_score < _EXTRACT_MIN_OVERLAP:
-        return [], False, ""
+        return [], False, ("", 0.0)
     asks_list = bool(_LIST_QUESTION_RE.search(query))
     opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
     if opens_list and (best.heading or not best.marker):
         items = _items(pool, best)
         if items:
             lead = [s for s in [best, *_following(pool, best)] if s.order < items[0].order and not s.heading]
-            return [(s.text, s.hit) for s in lead + items], True, best.text
+            return [(s.text, s.hit) for s in lead + items], True, matched
     if asks_list:
         # "下面，我讲四点意见。": each point is a part of the speech, and the part headings are the answer.
         paragraph = [best, *(s for s in _following(pool, best)[:_ANNOUNCE_GAP] if s.order[0] == best.order[0])]
         announced = next((s for s in paragraph if _POINTS_RE.search(s.key)), None)
         parts = _part_headings(hits, announced, search_many) if announced else []
         if parts:
-            return [(announced.text, announced.hit)] + parts, True, best.text
+            return [(announced.text, announced.hit)] + parts, True, matched
     if best.heading or best.marker:
         # A heading or an item's opening line names what follows; the answer is what it goes on to say.
+        # A numbered item the splitter filed as a heading ("3、须提供……照片。") still answers when it ends like a sentence.
+        own = [] if best.heading and not best.text.endswith(("。", "！", "？")) else [best]
         body = _elaboration(pool, best)
-        if body:
-            return [(s.text, s.hit) for s in ([] if best.heading else [best]) + body], False, best.text
-    chosen = [best] + [s for sc, s in scored[1:] if sc >= _EXTRACT_KEEP * best_score and not s.heading][: _EXTRACT_SENTENCES - 1]
+        if body or own:
+            return [(s.text, s.hit) for s in own + body], False, matched
+    # Further sentences only from the same document: a second source's near miss reads as a non sequitur.
+    chosen = [best] + [
+        s for sc, s in scored[1:] if sc >= _EXTRACT_KEEP * best_score and not s.heading and s.doc == best.doc
+    ][: _EXTRACT_SENTENCES - 1]
     chosen.sort(key=lambda s: (s.hit, s.order))
-    return [(s.text, s.hit) for s in chosen], False, best.text
+    return [(s.text, s.hit) for s in chosen], False, matched
 
 
 def _render(units: list[tuple[str, int]], hits: list[Hit], as_list: bool, traditional: bool | None) -> tuple[str, list[Citation]]:
@@ -381,22 +404,36 @@ def _answer_offline(
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(query, max(settings.answer_passages, _WIDE))
     units, as_list, matched = _select(query, hits, searcher.search_many)
-    if not units or not _relevant(searcher, query, matched):
-        return query, _not_found(hits), []
+    if not units or not _relevant(searcher, query, *matched, hits):
+        return query, _not_found(hits, traditional), []
     text, cited = _render(units, hits, as_list, traditional)
     return query, text, cited
 
 
-def _relevant(searcher: Searcher, query: str, sentence: str) -> bool:
-    """The fused score is normalised per query and cannot tell an off-topic question from a real one: the
-    cosine of the question and the sentence that matched it best can."""
+def _relevant(searcher: Searcher, query: str, sentence: str, overlap: float, hits: list[Hit]) -> bool:
+    """Whether the sentence that matched the question best answers it. The fused retrieval score is
+    normalised per query and cannot tell an off-topic question from a real one; the raw cosine of
+    question and sentence can when it is high. Below that, the sentence must mean much the same or hold
+    most of the question's content words, and no content word of the question may be missing from every
+    passage ("任期" where the KB never speaks of terms of office)."""
     vectors = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence])
-    return float(vectors[0][0] @ vectors[1][0]) >= _MIN_COSINE
+    cosine = float(vectors[0][0] @ vectors[1][0])
+    if cosine >= _SURE_COSINE:
+        return True
+    return (cosine >= _MIN_COSINE or overlap >= _SURE_OVERLAP) and not _unseen_words(query, hits)
 
 
-def _not_found(hits: list[Hit]) -> str:
+def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
+    """Content words of the question that no passage (title, file name or text) holds."""
+    text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
+    return [w for w in tokenize(_QUESTION_WORDS_RE.sub(" ", match_key(query))) if len(w) > 1 and w not in text]
+
+
+def _not_found(hits: list[Hit], traditional: bool) -> str:
+    """NOT_FOUND in the asker's script, then the titles (as written) of the documents that came nearest."""
     titles = list(dict.fromkeys(h.section.title for h in hits))[:_NEAREST_DOCUMENTS]
-    return NOT_FOUND + ("最接近的文档：" + "、".join(f"《{t}》" for t in titles) + "。" if titles else "")
+    said = (NOT_FOUND + "最接近的文档：") if titles else NOT_FOUND
+    return (to_traditional(said) if traditional else said) + ("、".join(f"《{t}》" for t in titles) + "。" if titles else "")
 
 
 def ask_stream(

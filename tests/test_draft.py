@@ -61,7 +61,8 @@ def test_material_pack_quotes_a_passage_once():
     assert [h.section.source for h, _ in quoted] == ["a.txt", "b.txt"]
     # Trimmed at sentence ends to the length asked for; the first passage gives at least a sentence.
     short = pack_passages(DraftRequest("联系支部制度", "段落", 50), hits)
-    assert [t for _, t in short] == ["要严格落实党组成员联系支部制度。"]
+    assert [t for _, t in short] == ["要严格落实党组成员联系支部制度。", "各党组织要及时解决支部反映的问题。"]
+    assert sum(len(t) for _, t in short) <= 50
 
 
 def test_show_prompt_is_packed_within_budget(searcher, offline):
