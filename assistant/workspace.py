@@ -73,12 +73,13 @@ class Workspace:
         """
         if not isinstance(source.store, FaissStore):
             raise BiganError("Milvus 存储不支持演示会话的私有知识库；请设置 BIGAN_DEMO_UPLOADS=off 或改用 faiss 存储")
-        live = current_generation(source.root)
-        if live is None:
+        if current_generation(source.root) is None:
             raise BiganError("没有可复制的知识库")
+        snapshot = source.store.read()
+        live = snapshot.folder
         target.mkdir(parents=True, exist_ok=True)
         shutil.copytree(live, target / live.name)
-        for entry in source.store.read().meta["segments"]:
+        for entry in snapshot.meta["segments"]:
             shutil.copytree(source.root / "segments" / entry["name"], target / "segments" / entry["name"], copy_function=_link)
         (target / "CURRENT").write_text(live.name + "\n")
         return cls(source.settings, target, embedder=source._embedder)
