@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.ingest.sections import Section  # noqa: E402
-from assistant.kb import EXACT_MAX, KnowledgeBase, bm25_tokens  # noqa: E402
+from assistant.kb import EXACT_MAX, KnowledgeBase  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 from assistant.store import DocumentWrite, open_store  # noqa: E402
 from assistant.store.faiss_store import SEGMENT_MAX  # noqa: E402
@@ -92,14 +92,7 @@ def measure(size: int, kb: KnowledgeBase, pool: tuple, searcher_embedder, settin
     started = time.perf_counter()
     fake_sections, fake_vectors, fake_tokens = synthetic(extra, pool, rng)
     real_vectors = kb.vectors()
-    rows: dict[str, list[int]] = {}
-    for i, s in enumerate(kb.sections):
-        rows.setdefault(s.doc_id, []).append(i)
-    docs = [
-        DocumentWrite(d, kb.documents[d], kb.doc_text(d), [kb.sections[i] for i in r], real_vectors[r],
-                      [bm25_tokens(kb.sections[i], kb.segmenter) for i in r])
-        for d, r in rows.items()
-    ] + list(_synthetic_docs(fake_sections, fake_vectors, fake_tokens))
+    docs = kb.writes(real_vectors) + list(_synthetic_docs(fake_sections, fake_vectors, fake_tokens))
     folder = tempfile.TemporaryDirectory(prefix="bench-scale-")
     big_settings = settings.model_copy(update={"kb_dir": Path(folder.name)})
     store = open_store(big_settings)

@@ -150,7 +150,7 @@ def segment_statistics(kb_dir: Path, devset: Path) -> None:
     one go, one document per write, and one per write with a flush after each (every document its own
     sealed segment: the worst case). Vectors come from the FAISS KB in `kb_dir`; queries use the real model."""
     from assistant.evaluate import evaluate_items, load_items
-    from assistant.kb import KnowledgeBase, bm25_tokens
+    from assistant.kb import KnowledgeBase
     from assistant.store.milvus import close_clients
 
     faiss_kb = KnowledgeBase.load(kb_dir)
@@ -160,15 +160,7 @@ def segment_statistics(kb_dir: Path, devset: Path) -> None:
     print("| writes | recall@1 | recall@5 |\n|---|---:|---:|")
     overall = evaluate_items(faiss_searcher, items).as_dict()["overall"]
     print(f"| FAISS store | {overall['recall@1']:.3f} | {overall['recall@5']:.3f} |")
-    vectors = faiss_kb.vectors()
-    rows = {}
-    for i, s in enumerate(faiss_kb.sections):
-        rows.setdefault(s.doc_id, []).append(i)
-    docs = [
-        DocumentWrite(d, faiss_kb.documents[d], faiss_kb.doc_text(d), [faiss_kb.sections[i] for i in r], vectors[r],
-                      [bm25_tokens(faiss_kb.sections[i], faiss_kb.segmenter) for i in r])
-        for d, r in rows.items()
-    ]
+    docs = faiss_kb.writes()
     for label, batches, flush in (("one write", [docs], False), ("one per document", [[d] for d in docs], False),
                                   ("one per document, flushed", [[d] for d in docs], True)):
         with tempfile.TemporaryDirectory() as tmp:

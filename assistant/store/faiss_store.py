@@ -281,6 +281,21 @@ class FaissSnapshot:
         index.add(self.vectors())
         return index
 
+    def writes(self, vectors: np.ndarray | None = None) -> list[DocumentWrite]:
+        """Every document as a store write (to copy this KB into another store, or with `vectors` in the
+        order of `sections` instead of its own: benchmarks of other models)."""
+        from ..kb import bm25_tokens
+
+        vectors = self.vectors() if vectors is None else vectors
+        rows: dict[str, list[int]] = {}
+        for i, section in enumerate(self.sections):
+            rows.setdefault(section.doc_id, []).append(i)
+        return [
+            DocumentWrite(d, self.documents[d], self.doc_text(d), [self.sections[i] for i in r], vectors[r],
+                          [bm25_tokens(self.sections[i], self.segmenter) for i in r])
+            for d, r in rows.items()
+        ]
+
     @property
     def manifest(self) -> dict:
         return {**self.meta, "documents": self.documents, "terms": sorted(kb_terms(self.documents))}
