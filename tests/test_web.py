@@ -503,6 +503,7 @@ def test_highlights_are_readable_in_light_and_dark(laptop, offline_app):
     for theme in ("light", "dark"):
         laptop.goto(f"{offline_app}?__theme={theme}")
         _ask(laptop, "三会一课是怎么落实的？")
+        assert laptop.evaluate("document.querySelector('.dark') !== null") == (theme == "dark")
         expect(laptop.locator("#chat .bot a[href^='#cite-']").first).to_be_visible(timeout=60_000)
         laptop.locator("#chat .bot a[href^='#cite-']").first.click()
         expect(laptop.locator("#sources details[open] mark").first).to_be_visible()
@@ -535,3 +536,14 @@ def test_stop_ends_a_streaming_answer(laptop, online_app, llm_stub):
     _ask(laptop, "党员积分管理怎么做？")
     expect(laptop.locator("#chat .bot").last).to_contain_text("第二个回答", timeout=60_000)
     expect(laptop.locator("#chat .bot")).to_have_count(2)
+
+
+def test_a_file_too_large_is_refused_in_chinese(laptop, offline_app, tmp_path):
+    big = tmp_path / "超大文件.txt"
+    big.write_bytes("同志们：".encode() * (21 * 1024 * 1024 // 12 + 1))  # past the 20 MB default
+    laptop.goto(offline_app)
+    laptop.get_by_role("tab", name="知识库").click()
+    laptop.locator("#upload input[type=file]").set_input_files(str(big))
+    expect(laptop.get_by_text(re.compile(r"文件超过 20(\.0)? MB 的上限"))).to_be_visible(timeout=30_000)
+    assert not _english_words(laptop), _english_words(laptop)
+    laptop.screenshot(path=str(ARTIFACTS / "laptop-too-large.png"))
