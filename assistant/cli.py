@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ def cmd_model_fetch(args: argparse.Namespace) -> int:
 
 def cmd_model_optimize(args: argparse.Namespace) -> int:
     from .components.embedding import resolve_model
+
     from .components.onnx_export import export_int8, exported_dir, is_exported
 
     settings = get_settings()
@@ -38,6 +40,9 @@ def cmd_model_optimize(args: argparse.Namespace) -> int:
     if is_exported(target) and not args.force:
         print(f"ONNX int8 model already in {target}")
         return 0
+    # onnx and onnxscript come with the 'onnx' extra: making the int8 copy needs them, running it only the core.
+    if any(importlib.util.find_spec(name) is None for name in ("onnx", "onnxscript")):
+        raise BiganError("`bigan model optimize` needs the onnx extra: pip install 'bigan[onnx]'")
     export_int8(source, fingerprint, target, log=lambda m: print(m, file=sys.stderr))
     print(f"ONNX int8 model written to {target}")
     return 0

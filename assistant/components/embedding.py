@@ -86,7 +86,7 @@ def truncate(vectors: np.ndarray, dimension: int) -> np.ndarray:
 
 
 @contextmanager
-def _quiet_loading() -> Iterator[None]:
+def quiet_loading() -> Iterator[None]:
     """transformers' weight-loading bars and info messages off while a model loads; as they were afterwards."""
     from transformers.utils import logging as hf_logging
 
@@ -147,7 +147,7 @@ class TorchEmbedder(Embedder):
         from sentence_transformers import SentenceTransformer
 
         try:
-            with _quiet_loading():
+            with quiet_loading():
                 self.model = SentenceTransformer(source, device="cpu", local_files_only=True)
         except OSError as exc:
             raise ModelMissingError(
@@ -197,7 +197,7 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        with _quiet_loading():
+        with quiet_loading():
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         self.backend = "onnx-int8"
         self.fingerprint = fingerprint

@@ -81,8 +81,11 @@ def export_int8(source: str, fingerprint: str, target: Path, log: Callable[[str]
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer
 
+    from .embedding import quiet_loading
+
     started = time.perf_counter()
-    model = SentenceTransformer(source, device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"})
+    with quiet_loading():  # no weight-loading bars on the user's terminal
+        model = SentenceTransformer(source, device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"})
     model.eval()
 
     class Pipeline(torch.nn.Module):
