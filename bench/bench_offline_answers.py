@@ -1,6 +1,6 @@
 """Offline answers (no LLM) on the question sets with expected keywords, sample KB and real documents.
 
-    .venv/bin/python bench/bench_offline_answers.py [--kb index] [--real-kb DIR] [--half dev|heldout|both] [--show]
+    .venv/bin/python bench/bench_offline_answers.py [--kb index] [--real-kb DIR] [--half dev|heldout|heldout2|both|all] [--show]
 
 Per half and KB: the share of answers citing the passage that holds the answer, the share containing
 every expected keyword (in the question's script), the share in the question's script, and the
@@ -18,25 +18,29 @@ from common import ROOT, machine_line
 
 from assistant.config import Settings  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
-from tests.test_offline_answers import SETS, load, run_items, summary  # noqa: E402
+from tests.test_offline_answers import REAL_ONLY_SETS, SETS, load, run_items, summary  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kb", default=str(ROOT / "index"), help="KB of the sample corpus")
     parser.add_argument("--real-kb", help="KB of ../shared/realdocs")
-    parser.add_argument("--half", default="both", choices=["dev", "heldout", "both"])
+    parser.add_argument("--half", default="both", choices=["dev", "heldout", "heldout2", "both", "all"])
     parser.add_argument("--show", action="store_true", help="print every question with its answer")
     args = parser.parse_args()
     print(machine_line())
-    halves = ["dev", "heldout"] if args.half == "both" else [args.half]
+    sets = SETS | REAL_ONLY_SETS
+    halves = {"both": ["dev", "heldout"], "all": list(sets)}.get(args.half, [args.half])
     kbs = {"sample": Path(args.kb)} | ({"realdocs": Path(args.real_kb)} if args.real_kb else {})
     for kb, folder in kbs.items():
         settings = Settings(kb_dir=folder)
         searcher = Searcher.open(settings)
         for half in halves:
+            items = load(sets[half], kb)
+            if not items:
+                continue
             started = time.perf_counter()
-            rows = run_items(searcher, settings, load(SETS[half], kb))
+            rows = run_items(searcher, settings, items)
             seconds = (time.perf_counter() - started) / max(len(rows), 1)
             print(f"{kb:8} {half:7}", json.dumps(summary(rows), ensure_ascii=False), f"{seconds:.2f} s/question")
             if args.show:
