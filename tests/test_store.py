@@ -170,8 +170,11 @@ def test_a_killed_writer_leaves_a_whole_kb(tmp_path):
     first = faiss_store.current_generation(settings.kb_dir).name
     rng = np.random.default_rng(7)
     for _ in range(4):
+        last = faiss_store.current_generation(settings.kb_dir).name
         writer = subprocess.Popen([sys.executable, "-c", script, str(settings.kb_dir)], cwd=ROOT)
-        time.sleep(3 + float(rng.uniform(0, 3)))
+        while faiss_store.current_generation(settings.kb_dir).name == last and writer.poll() is None:
+            time.sleep(0.02)  # until it has committed once: the kill then lands somewhere in its next writes
+        time.sleep(float(rng.uniform(0, 1.5)))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         kb = KnowledgeBase.load(settings.kb_dir)
