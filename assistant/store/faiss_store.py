@@ -261,18 +261,19 @@ class FaissSnapshot:
 
     # The whole KB at once, for tools, benchmarks and tests (KnowledgeBase's older interface).
     @cached_property
-    def _rows(self) -> list[Key]:
+    def keys(self) -> list[Key]:
+        """Every live section's key (what dense, lexical and sections_of speak in), in the order of `sections`."""
         return [(n, int(r)) for n, live in enumerate(self._masks) for r in np.flatnonzero(live)]
 
     @cached_property
     def sections(self) -> list[Section]:
         """Every live section (as the KB's older interface had them)."""
-        return [self.segments[n].sections[r] for n, r in self._rows]
+        return [self.segments[n].sections[r] for n, r in self.keys]
 
     def vectors(self) -> np.ndarray:
-        if not self._rows:
+        if not self.keys:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self.segments[n].index.reconstruct(r) for n, r in self._rows])
+        return np.stack([self.segments[n].index.reconstruct(r) for n, r in self.keys])
 
     @cached_property
     def index(self) -> faiss.Index:
