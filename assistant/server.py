@@ -1,13 +1,16 @@
 """What `bigan serve` runs: one FastAPI app on one port, the OpenAI-compatible API under `/v1`
 (api.py) and the web app (Gradio) mounted at `/`, both over one service.
 
-The model and the KB load before the port opens, so the first page served can answer at once.
+The port opens at once and the model and the KB load beside it; a question asked meanwhile waits
+for them (Workspace.searcher's lock) instead of failing.
 """
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
+import sys
 import threading
 import time
 import webbrowser
@@ -27,6 +30,8 @@ from .config import Settings
 from .errors import BiganError
 from .service import FROM_SETTINGS, Service
 
+log = logging.getLogger(__name__)
+
 _START_TIMEOUT_S = 60
 
 
@@ -43,10 +48,13 @@ class RefuseUploads:
         await self.app(scope, receive, send)
 
 
-def create_app(service: Service) -> FastAPI:
-    """The ASGI app: the web app at `/` over `service` (loaded here, started and closed by the app's lifespan)."""
+def create_app(service: Service, serve_api: bool = True) -> FastAPI:
+    """The ASGI app: the web app at `/` and, with `serve_api`, the /v1 API, over `service` (started,
+    loaded and closed by the app's lifespan)."""
     settings = service.settings
-    service.load()
+    # A missing or outdated KB is a one-line error before the port opens (listing needs no model); this
+    # also makes the shared workspace here, before any request thread could race to make it.
+    service.shared.documents()
     # Gradio's uploads and handed-out copies go in this server's own folder, removed with it (or by the
     # next start if this process dies), and the paths in its file responses say nothing about this host.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(service.run.path / "gradio"))
@@ -59,6 +67,7 @@ def create_app(service: Service) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service.start()
+        threading.Thread(target=_load, args=(service,), name="bigan-load", daemon=True).start()
         try:
             yield
         finally:
@@ -67,7 +76,8 @@ def create_app(service: Service) -> FastAPI:
     middleware = [] if service.uploads_allowed else [Middleware(RefuseUploads)]
     # No generated API docs: they would load their scripts from the internet.
     app = FastAPI(lifespan=lifespan, middleware=middleware, docs_url=None, redoc_url=None, openapi_url=None)
-    api.install(app, service)
+    if serve_api:
+        api.install(app, service)
     return gr.mount_gradio_app(
         app, blocks, "/",
         max_file_size=f"{settings.max_upload_mb}mb",
@@ -91,13 +101,22 @@ def is_loopback(host: str) -> bool:
     return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
-def check_exposure(settings: Settings, host: str) -> None:
-    """Refuse to serve the API beyond this machine without keys: anyone on the network could use the KB."""
+def _load(service: Service) -> None:
+    try:
+        service.load()
+    except BiganError as exc:  # the page shows it on the next question; the log says it once, in one line
+        log.error("loading the knowledge base failed: %s", exc)
+
+
+def api_refusal(settings: Settings, host: str) -> str | None:
+    """Why the /v1 API must not be served on `host`, or None: beyond this machine it needs keys, else anyone
+    on the network could use the KB and the model. The web app is served either way (a hosted demo)."""
     if not settings.api_key_list and not is_loopback(host):
-        raise BiganError(
-            f"refusing to serve the /v1 API on {host} without keys: set BIGAN_API_KEYS (comma-separated) "
-            "or listen on 127.0.0.1"
+        return (
+            f"the /v1 API is not served on {host}: no keys are set. Set BIGAN_API_KEYS (comma-separated) to serve it, "
+            "or listen on 127.0.0.1; the web app is served"
         )
+    return None
 
 
 class Server:
@@ -118,7 +137,9 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
     """Serve the app; with `block` False, return once it answers (the caller closes it)."""
     host = host or settings.server_host
     port = port or settings.server_port
-    check_exposure(settings, host)
+    refusal = api_refusal(settings, host)
+    if refusal:
+        print(f"bigan: {refusal}", file=sys.stderr, flush=True)
     service = Service(settings, llm, served=True)
     # Bound here, so that a taken port is a one-line error before anything else starts.
     try:
@@ -126,7 +147,7 @@ def launch(settings: Settings, host: str | None = None, port: int | None = None,
     except OSError as exc:
         raise BiganError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     try:
-        app = create_app(service)
+        app = create_app(service, serve_api=refusal is None)
     except BaseException:
         sock.close()
         service.close()

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/bench_startup.py [--kb index] [--runs 3]
 
-The app loads the embedding model and the KB before it opens its port (ui.App), so the first
-HTTP 200 means a question can be answered at once; the script then also times one search
-through the web app's own API to show the first answer does not load anything.
+The port opens first and the embedding model and the KB load beside it (server.py): the first
+HTTP 200 is the page; the script then also times one search through the web app's own API, which
+waits for the model if it is still loading, so that column is the time to a page that answers.
 """
 from __future__ import annotations
 
