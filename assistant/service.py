@@ -346,6 +346,9 @@ class Service:
 
     def export(self, title: str, text: str) -> tuple[Path, Path]:
         """The draft as .docx and .md in a new folder under this process's drafts folder."""
+        heading, body = split_title(text)
+        if heading:  # a draft that opens with its own title line is titled by it, not by the request
+            title, text = heading, body
         folder = Path(tempfile.mkdtemp(dir=self.drafts))
         stem = time.strftime("draft-%Y%m%d-%H%M%S")
         md_path = folder / f"{stem}.md"

@@ -25,7 +25,6 @@ from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # an intranet app phones no one
 
 import gradio as gr
 from starlette.datastructures import MutableHeaders
@@ -338,7 +337,8 @@ def build_app(settings: Settings, app: Service | None = None) -> gr.Blocks:
     app = app or Service(settings, served=True)
     # Gradio's own copies (uploads, files handed out) go after a session's lifetime, as session KBs do.
     delete_cache = (min(600, settings.session_ttl_s), settings.session_ttl_s)
-    with gr.Blocks(title="笔杆子 Bigan", delete_cache=delete_cache) as blocks:
+    # analytics_enabled: an intranet app phones no one (set here, not in the environment of the whole process).
+    with gr.Blocks(title="笔杆子 Bigan", delete_cache=delete_cache, analytics_enabled=False) as blocks:
         with gr.Row(elem_id="header"):
             gr.Markdown("# 笔杆子 · 公文材料写作助手", elem_id="title")
             status = gr.Markdown("正在加载检索模型与知识库…", elem_id="status")

@@ -63,6 +63,18 @@ def test_importing_the_library_changes_no_environment_and_needs_no_extra():
     assert {"assistant.kb", "assistant.retrieve", "assistant.answer", "assistant.draft", "assistant.cli"} <= set(result["imported"])
 
 
+def test_importing_the_web_shells_changes_no_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_", "TOKENIZERS_", "GRADIO_", "TIKTOKEN_"))}
+    code = (
+        "import os, json; before = dict(os.environ)\n"
+        "import assistant.ui, assistant.server, assistant.api\n"
+        "print(json.dumps(sorted(set(os.environ.items()) ^ set(before.items()))))"
+    )
+    done = _run(code, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
 def test_the_first_token_count_sets_no_environment_variable(tmp_path):
     code = (
         "import os, json; before = dict(os.environ)\n"
