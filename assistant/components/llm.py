@@ -217,18 +217,17 @@ class LLM:
             (v for a in ("model_name", "model", "model_id") if isinstance(v := getattr(chat, a, None), str) and v),
             type(chat).__name__,
         )
+        return cls.limited(chat, name, redact(endpoint) or type(chat).__name__, settings, redact,
+                           openai_compatible=isinstance(chat, BaseChatOpenAI))
+
+    @classmethod
+    def limited(cls, chat: BaseChatModel, name: str, base_url: str, settings: Settings, redact: Redactor,
+                openai_compatible: bool = True) -> LLM:
+        """`chat` with the output cap, context window, timeouts, retries and encoding the settings give every model."""
         return cls(
-            chat,
-            name,
-            redact(endpoint) or type(chat).__name__,
-            settings.llm_max_tokens,
-            settings.llm_context_window,
-            settings.llm_timeout,
-            settings.llm_deadline or 5 * settings.llm_timeout,
-            settings.llm_max_retries,
-            settings.token_encoding,
-            redact,
-            openai_compatible=isinstance(chat, BaseChatOpenAI),
+            chat, name, base_url, settings.llm_max_tokens, settings.llm_context_window, settings.llm_timeout,
+            settings.llm_deadline or 5 * settings.llm_timeout, settings.llm_max_retries, settings.token_encoding,
+            redact, openai_compatible=openai_compatible,
         )
 
     def describe(self) -> str:
@@ -381,17 +380,6 @@ def get_llm(settings: Settings) -> LLM | None:
                 # `max_tokens` is what every OpenAI-compatible server understands.
                 extra_body={"max_tokens": settings.llm_max_tokens},
             )
-            return LLM(
-                chat,
-                settings.llm_model,
-                redact(settings.llm_base_url),
-                settings.llm_max_tokens,
-                settings.llm_context_window,
-                settings.llm_timeout,
-                settings.llm_deadline or 5 * settings.llm_timeout,
-                settings.llm_max_retries,
-                settings.token_encoding,
-                redact,
-            )
+            return LLM.limited(chat, settings.llm_model, redact(settings.llm_base_url), settings, redact)
         case other:
             raise BiganError(f"未知的 BIGAN_LLM_PROVIDER“{other}”；可选 openai、none 或 auto")
