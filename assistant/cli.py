@@ -182,7 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_shell(args: argparse.Namespace) -> int:
     """Interactive search: one query a line, empty line or Ctrl-D to quit."""
     searcher = _service().searcher()
-    print(f"笔杆子 · {len(searcher.kb.sections)} sections from {len(searcher.kb.documents)} documents. 输入查询，空行退出。")
+    print(f"笔杆子 · {searcher.kb.section_count()} sections from {len(searcher.kb.documents)} documents. 输入查询，空行退出。")
     while True:
         try:
             query = input("查询> ").strip()

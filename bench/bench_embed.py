@@ -22,7 +22,6 @@ from pathlib import Path
 
 from common import DEVSET, PRECISION, ROOT, gemm_peak, machine_line, model_flops_per_token, peak_rss_mb, percentile
 
-import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from assistant.components.embedding import load_embedder, resolve_model, truncate  # noqa: E402
@@ -31,12 +30,16 @@ from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import evaluate_items, load_items, question_items  # noqa: E402
 from assistant.kb import KnowledgeBase, embed_text  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
+from assistant.store import open_store  # noqa: E402
 
 
 def searcher_with(kb: KnowledgeBase, vectors: np.ndarray, embedder, settings: Settings) -> Searcher:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return Searcher(KnowledgeBase(kb.folder, kb.manifest, kb.sections, index, kb.bm25), embedder, settings)
+    """The same KB with another backend's vectors, written to a scratch store."""
+    store = open_store(settings.model_copy(update={"kb_dir": Path(tempfile.mkdtemp(prefix="bench-embed-"))}))
+    meta = {**kb.meta, "embedding": {**kb.meta["embedding"], "fingerprint": embedder.fingerprint, "dimension": vectors.shape[1]}}
+    with store.writer_lock():
+        store.write(meta, kb.writes(np.ascontiguousarray(vectors, dtype=np.float32)), [])
+    return Searcher(store.read(), embedder, settings)
 
 
 def measure(name: str, onnx_dir: Path | None, kb_dir: Path, devset: Path, repeat: int, out: Path) -> None:

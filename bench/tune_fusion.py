@@ -19,7 +19,6 @@ from assistant.config import Settings  # noqa: E402
 from assistant.evaluate import is_hit, load_items, question_items  # noqa: E402
 from assistant.retrieve import Searcher  # noqa: E402
 from assistant.text.chinese import to_simplified  # noqa: E402
-from assistant.text.segment import tokenize  # noqa: E402
 
 
 def main() -> None:
@@ -31,9 +30,10 @@ def main() -> None:
     n = len(kb.sections)
     dense = searcher.embedder.encode_queries(queries) @ kb.vectors().T
     bm25 = np.zeros_like(dense)
+    position = {key: i for i, key in enumerate(kb.keys)}
     for row, query in enumerate(queries):
-        docs, scores = kb.bm25.retrieve([tokenize(query)], k=n, show_progress=False)
-        bm25[row, docs[0]] = scores[0]
+        for key, score in kb.lexical(kb.segmenter.tokenize(query), n).items():
+            bm25[row, position[key]] = score
     gold = np.array([[is_hit(item["gold"], s.text) for s in kb.sections] for item in items])
 
     def ranks(scores: np.ndarray) -> np.ndarray:
