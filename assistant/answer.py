@@ -23,7 +23,8 @@ from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .text.segment import tokenize
 from .text.chinese import (
-    chinese_numeral, content_bigrams, is_traditional, item_marker, match_key, split_sentences, to_simplified, to_traditional,
+    GENRE_SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
+    split_sentences, split_sentences_bracketed, to_simplified, to_traditional,
 )
 
 NOT_FOUND = "知识库中没有找到相关内容。"
@@ -73,7 +74,22 @@ _ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that 
 _SURE_COSINE = 0.48  # question-to-sentence cosine above which the sentence is taken to answer…
 _MIN_COSINE = 0.40  # …and below which it does not, unless it holds this share of the question's content bigrams
 _SURE_OVERLAP = 0.40
+_AGREE_RANK = 2  # both rankings put the top passage this high…
+_AGREED_COSINE = 0.35  # …and the sentence is this close and holds this share of the question's content
+_AGREED_OVERLAP = 0.1
+# Words that ask when, how much or for which part, whatever the subject: a passage need not hold them.
+_ASKING_WORDS_RE = re.compile(
+    r"哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
+)
 _NEAREST_DOCUMENTS = 3
+# A year the question names: a report of year N reviews N-1 under a heading that names it, so the
+# sentence, its headings or its document's title must name it for the passage to be about that year.
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
+_YEAR_BONUS = 0.3
+# A question after a quantity is answered by a sentence that gives one (checked where a word is missing).
+_ASKS_QUANTITY_RE = re.compile(r"多少|几[年个项条天月日人次倍名家所户万亿千百十种位点]|多[长大高宽远久]|比例|比重|增速|增幅")
+_QUANTITY_RE = re.compile(r"\d")  # 公文 give figures in Arabic digits
 _END_MARKS = "。；;！？!?：:"
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
 _COLON_ITEM_RE = re.compile(
@@ -166,7 +182,7 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
     for n, hit in sorted(enumerate(hits), key=lambda x: (x[1].section.doc_id, x[1].section.position)):
         section = hit.section
         headings = {match_key(h).rstrip(_END_MARKS) for h in section.heading_path}
-        clauses = (c for whole in split_sentences(section.text) for c in _COLON_ITEM_RE.split(whole))
+        clauses = (c for whole in split_sentences_bracketed(section.text) for c in _COLON_ITEM_RE.split(whole))
         for i, sentence in enumerate(clauses):
             key = match_key(sentence).rstrip(_END_MARKS)  # a heading line may end in 。 or not
             if (section.doc_id, key) in seen:
@@ -176,6 +192,13 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
                     sentence.strip(), key, n, n, section.doc_id, (section.position, i), key in headings, item_marker(sentence)
                 )
     return list(seen.values())
+
+
+def _in_context(s: _Sentence, hits: list[Hit]) -> str:
+    """The sentence with the title and headings it stands under: "全年地区生产总值完成253.7亿元" is about
+    海拉尔区 in 2013 only under 《海拉尔区2014年政府工作报告》 "一、2013年工作回顾"."""
+    section = hits[s.rank].section
+    return " ".join(dict.fromkeys([section.title, *section.heading_path, s.text]))
 
 
 def _weights(wanted: set[str], hits: list[Hit]) -> dict[str, float]:
@@ -254,14 +277,15 @@ def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
 
 def _select(
     query: str, hits: list[Hit], search_many: SearchMany | None = None
-) -> tuple[list[tuple[str, int]], bool, tuple[str, float]]:
+) -> tuple[list[tuple[str, int]], bool, tuple[str, str, float]]:
     """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched
-    best with its overlap.
+    best: as written, under its title and headings, and its overlap.
     `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`)."""
-    wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", query))
+    wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", expand_synonyms(query)))
     pool = _sentences(hits)
+    years = set(_YEAR_RE.findall(to_simplified(query)))
     if not wanted or not pool:
-        return [], False, ("", 0.0)
+        return [], False, ("", "", 0.0)
     weights = _weights(wanted, hits)
     total = sum(weights.values())
     top = hits[0].score or 1.0
@@ -269,14 +293,20 @@ def _select(
     def overlap(s: _Sentence) -> float:
         return sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
 
+    def dated(s: _Sentence) -> bool:
+        section = hits[s.rank].section
+        return any(y in f"{s.key}{''.join(section.heading_path)}{section.title}" for y in years)
+
     def score(s: _Sentence) -> float:
-        return overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top if overlap(s) else 0.0
+        if not overlap(s):
+            return 0.0
+        return overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + (_YEAR_BONUS if dated(s) else 0.0)
 
     scored = sorted(((score(s), s) for s in pool if s.rank < _EXTRACT_PASSAGES), key=lambda x: -x[0])
     best_score, best = scored[0]
-    matched = (best.text, overlap(best))
+    matched = (best.text, _in_context(best, hits), overlap(best))
     if best_score < _EXTRACT_MIN_OVERLAP:
-        return [], False, ("", 0.0)
+        return [], False, ("", "", 0.0)
     asks_list = bool(_LIST_QUESTION_RE.search(query))
     opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
     if opens_list and (best.heading or not best.marker):
@@ -402,7 +432,7 @@ def _answer_offline(
             text, cited = _render(units, hits, False, traditional)
             return query, text, cited
     query = standalone_question(question, history, None, settings)
-    hits = searcher.search(query, max(settings.answer_passages, _WIDE))
+    hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
     units, as_list, matched = _select(query, hits, searcher.search_many)
     if not units or not _relevant(searcher, query, *matched, hits):
         return query, _not_found(hits, traditional), []
@@ -410,23 +440,38 @@ def _answer_offline(
     return query, text, cited
 
 
-def _relevant(searcher: Searcher, query: str, sentence: str, overlap: float, hits: list[Hit]) -> bool:
+def _relevant(searcher: Searcher, query: str, sentence: str, context: str, overlap: float, hits: list[Hit]) -> bool:
     """Whether the sentence that matched the question best answers it. The fused retrieval score is
     normalised per query and cannot tell an off-topic question from a real one; the raw cosine of
-    question and sentence can when it is high. Below that, the sentence must mean much the same or hold
+    question and sentence (alone or under its title and headings, which say whose and which year: the
+    closer of the two) can when it is high. Below that, the sentence must mean much the same or hold
     most of the question's content words, and no content word of the question may be missing from every
-    passage ("任期" where the KB never speaks of terms of office)."""
-    vectors = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence])
-    cosine = float(vectors[0][0] @ vectors[1][0])
+    passage ("任期" where the KB never speaks of terms of office) — unless dense and BM25 retrieval both
+    put the same passage at the top, one word alone is missing and a question after a quantity gets a
+    sentence that gives one: a question in other words than the document's ("门槛" for 起征点), which
+    a user would rather see answered than told "没有找到"."""
+    asked, read = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence, context])
+    cosine = float((read @ asked[0]).max())
     if cosine >= _SURE_COSINE:
         return True
-    return (cosine >= _MIN_COSINE or overlap >= _SURE_OVERLAP) and not _unseen_words(query, hits)
+    unseen = _unseen_words(query, hits)
+    if (cosine >= _MIN_COSINE or overlap >= _SURE_OVERLAP) and not unseen:
+        return True
+    top = hits[0]
+    agreed = (top.dense_rank or _WIDE) <= _AGREE_RANK and (top.bm25_rank or _WIDE) <= _AGREE_RANK
+    gives = not _ASKS_QUANTITY_RE.search(to_simplified(query)) or bool(_QUANTITY_RE.search(sentence))
+    return agreed and gives and cosine >= _AGREED_COSINE and overlap >= _AGREED_OVERLAP and len(unseen) <= 1
 
 
 def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
-    """Content words of the question that no passage (title, file name or text) holds."""
+    """Content words of the question that no passage (title, file name or text) holds; a short form
+    counts as held when the passages spell it out ("GDP" as 地区生产总值), and a word a longer unseen
+    word contains is not counted twice."""
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
-    return [w for w in tokenize(_QUESTION_WORDS_RE.sub(" ", match_key(query))) if len(w) > 1 and w not in text]
+    asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
+    words = [w for w in tokenize(asked) if len(w) > 1 and w.lower() not in text.lower()]
+    words = [w for w in words if not any(full in text for short, fulls in GENRE_SYNONYMS.items() if short == w.upper() for full in fulls)]
+    return [w for w in words if not any(w != other and w in other for other in words)]
 
 
 def _not_found(hits: list[Hit], traditional: bool) -> str:

@@ -47,6 +47,25 @@ def test_citations_are_numbered_from_one_in_order_of_use():
     assert text == "党组成员至少要联系1个支部。[1]" and [(c.n, c.source) for c in citations] == [(1, "b.txt")]
 
 
+def test_a_clause_list_in_brackets_stays_one_sentence():
+    # "；" inside （…） joins one item's parallel clauses; cut there, the answer loses the women's mark.
+    rule = Hit(Section("d0", "a.doc", "体能测评标准", ["三、纵跳摸高"], 0,
+                       "三、纵跳摸高，（达标：男子组≥2.65米；女子组≥2.30米）\n场地要求：通常在室内场地测试。"), 1.0)
+    text, _ = extractive_answer("纵跳摸高男女的达标高度分别是多少", [rule])
+    assert "2.65米" in text and "2.30米" in text
+
+
+def test_a_year_asked_prefers_the_passage_of_that_year():
+    # A report of year N reviews year N-1 under a heading naming it; the same sentence in another year's
+    # report holds another figure.
+    later = Hit(Section("d0", "2016.txt", "海拉尔区2016年政府工作报告", ["一、2015年工作回顾"], 0,
+                        "全年地区生产总值完成287.9亿元，同比增长8.1%。"), 1.0)
+    asked = Hit(Section("d1", "2014.txt", "海拉尔区2014年政府工作报告", ["一、2013年工作回顾"], 0,
+                        "全年地区生产总值完成253.7亿元，同比增长10.1%。"), 0.9)
+    text, citations = extractive_answer("海拉尔区2013年的GDP完成了多少", [later, asked])
+    assert "253.7亿元" in text and "287.9" not in text and citations[0].source == "2014.txt"
+
+
 def test_a_list_question_gets_the_items_and_a_follow_up_gets_the_item_asked_for(searcher, offline):
     question = "区直机关党建工作对照新时代要求还存在哪些差距"
     first = ask(question, [], searcher, offline, None)

@@ -77,6 +77,58 @@ def chinese_numeral(text: str) -> int | None:
     return (_NUMERALS.get(tens, 0) if tens else 1) * 10 + (_NUMERALS.get(ones, 0) if ones else 0)
 
 
+_OPENERS = {"（": "）", "(": ")", "【": "】", "〔": "〕"}
+
+
+def split_sentences_bracketed(text: str) -> list[str]:
+    """split_sentences, but a 。/； inside brackets does not end the sentence: 公文 put one item's parallel
+    clauses there ("（达标：男子组≥2.65米；女子组≥2.30米）"), and cutting them apart loses half the item."""
+    out: list[str] = []
+    depth = 0
+    for piece in split_sentences(text):
+        if depth > 0 and out and not out[-1].endswith("\n"):
+            out[-1] += piece
+        else:
+            out.append(piece)
+        for ch in piece:
+            if ch in _OPENERS:
+                depth += 1
+            elif ch in _OPENERS.values() and depth:
+                depth -= 1
+        if piece.endswith("\n"):
+            depth = 0  # a bracket left open at a line's end is a typo, not one long item
+    return out
+
+
+# Short forms that 公文 spell out in full, and the full forms: a question may use either. Only common,
+# unambiguous ones of the genre (statistics, bodies, offices), not words of any one document.
+GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "GDP": ("地区生产总值", "国内生产总值"),
+    "CPI": ("居民消费价格",),
+    "PPI": ("工业生产者出厂价格",),
+    "两会": ("人民代表大会", "政治协商会议"),
+    "人大": ("人民代表大会",),
+    "政协": ("政治协商会议",),
+    "一把手": ("主要负责同志", "主要负责人"),
+    "三公经费": ("因公出国", "公务用车", "公务接待"),
+    "发改委": ("发展和改革委员会",),
+    "国企": ("国有企业",),
+    "民企": ("民营企业",),
+    "中小微": ("中小微企业",),
+    "社保": ("社会保险",),
+    "医保": ("医疗保险",),
+    "低保": ("最低生活保障",),
+    "双创": ("大众创业", "万众创新"),
+}
+
+
+def expand_synonyms(text: str) -> str:
+    """The text with the full form of each genre short form it uses appended (for matching only)."""
+    upper = to_simplified(text).upper()
+    extra = [full for short, fulls in GENRE_SYNONYMS.items() if short in upper for full in fulls if full not in upper]
+    return " ".join([text, *extra]) if extra else text
+
+
 def item_marker(sentence: str) -> tuple[str, int] | None:
     """The list a sentence opens an item of, and the item's number: ("是", 2) for 二是…, ("、", 3) for 三、…."""
     m = _ITEM_RE.match(to_simplified(sentence))
