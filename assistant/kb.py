@@ -181,7 +181,7 @@ def build(
         meta = {
             "format_version": FORMAT_VERSION,
             "store": settings.store,
-            "embedding": {"model": settings.embedding_model, **vector_key, "dimension": vectors.shape[1], "normalised": True},
+            "embedding": {"model": settings.embedding_model if embedder is None else embedder.fingerprint, **vector_key, "dimension": vectors.shape[1], "normalised": True},
             "chunking": chunking,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"),
         }

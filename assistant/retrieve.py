@@ -69,8 +69,11 @@ class Searcher:
     @classmethod
     def over(cls, kb: StoreReader, settings: Settings, embedder: Embedder | None = None) -> "Searcher":
         """A searcher over a view already read, once its KB is known to come from this model."""
-        fingerprint = embedder.fingerprint if embedder is not None else resolve_model(settings)[1]
-        check_meta(kb.meta, settings, fingerprint, str(settings.kb_dir))
+        if embedder is not None:
+            model, fingerprint = embedder.fingerprint, embedder.fingerprint
+        else:
+            model, fingerprint = settings.embedding_model, resolve_model(settings)[1]
+        check_meta(kb.meta, model, fingerprint, str(settings.kb_dir))
         return cls(kb, embedder or get_embedder(settings), settings)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:

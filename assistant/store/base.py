@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Hashable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +21,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import BiganError
 from ..ingest.sections import Section
-from ..text.segment import Segmenter
+from ..text.segment import Segmenter, segmenter_for
 
 # 3: documents written in segments (FAISS) or rows (Milvus); BM25 tokens stored per section.
 FORMAT_VERSION = 3
@@ -101,15 +102,15 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def check_meta(meta: dict, settings: Settings, fingerprint: str, where: str) -> None:
-    """Refuse a KB built by another model: its vectors live in another space."""
+def check_meta(meta: dict, model: str, fingerprint: str, where: str) -> None:
+    """Refuse a KB built by another model (`model` names the one asking): its vectors live in another space."""
     if meta.get("format_version") != FORMAT_VERSION:
         raise BiganError(f"the knowledge base in {where} has an old format; rebuild it with `bigan index`")
     built_with = meta["embedding"]
     if built_with["fingerprint"] != fingerprint:
         raise BiganError(
             f"the knowledge base was built with embedding model '{built_with['model']}' but "
-            f"'{settings.embedding_model}' is configured; run `bigan index` to rebuild it"
+            f"'{model}' is in use; run `bigan index` to rebuild it"
         )
 
 
@@ -129,3 +130,24 @@ def resolve(documents: dict[str, dict], ref: str) -> str:
 def kb_terms(documents: dict[str, dict]) -> frozenset[str]:
     """The KB's coined terms: each document's own, as recorded when it was added."""
     return frozenset(t for e in documents.values() for t in e.get("terms", ()))
+
+
+class DocumentsView:
+    """What every store's reader answers from its meta and documents table alone (no vectors, no model)."""
+
+    meta: dict
+    documents: dict[str, dict]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.meta["embedding"]["dimension"])
+
+    @cached_property
+    def segmenter(self) -> Segmenter:
+        return segmenter_for(kb_terms(self.documents))
+
+    def section_count(self) -> int:
+        return sum(e["sections"] for e in self.documents.values())
+
+    def resolve(self, ref: str) -> str:
+        return resolve(self.documents, ref)

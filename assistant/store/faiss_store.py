@@ -40,8 +40,7 @@ from scipy import sparse
 from ..config import Settings
 from ..errors import KBMissingError
 from ..ingest.sections import Section
-from ..text.segment import Segmenter, segmenter_for
-from .base import FORMAT_VERSION, DocumentWrite, Key, kb_terms, resolve, text_key
+from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, kb_terms, text_key
 
 _KEEP_GENERATIONS = 2
 # A segment grows by merging up to here (exact search over 50k × 768 floats takes ~10 ms on 2 cores).
@@ -131,7 +130,7 @@ def _segment(folder: Path) -> Segment:
         return segment
 
 
-class FaissSnapshot:
+class FaissSnapshot(DocumentsView):
     """One generation of the KB, read-only: what a searcher holds while a writer prepares the next."""
 
     def __init__(self, root: Path, folder: Path, meta: dict) -> None:
@@ -159,22 +158,8 @@ class FaissSnapshot:
         return cls(root, folder, meta)
 
     # Listing and showing: the documents tables only (no vectors, no model).
-    @property
-    def dimension(self) -> int:
-        return int(self.meta["embedding"]["dimension"])
-
-    @cached_property
-    def segmenter(self) -> Segmenter:
-        return segmenter_for(kb_terms(self.documents))
-
-    def section_count(self) -> int:
-        return sum(e["sections"] for e in self.documents.values())
-
     def doc_text(self, doc_id: str) -> str:
         return (self.segments[self._home[doc_id]].folder / "docs" / f"{doc_id}.txt").read_text(encoding="utf-8")
-
-    def resolve(self, ref: str) -> str:
-        return resolve(self.documents, ref)
 
     def document_sections(self, doc_id: str) -> list[Section]:
         if doc_id not in self._home:

@@ -29,8 +29,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import BiganError, KBMissingError
 from ..ingest.sections import Section
-from ..text.segment import Segmenter, segmenter_for
-from .base import FORMAT_VERSION, DocumentWrite, Key, kb_terms, text_key
+from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, text_key
 
 _TEXT_PART = 16_000  # characters of a document's text per row (VARCHAR holds 65,535 bytes)
 _VARCHAR = 65_535
@@ -102,7 +101,7 @@ def _filter_in(field: str, values: Iterable) -> str:
     return f"{field} in {json.dumps(list(values), ensure_ascii=False)}"
 
 
-class MilvusReader:
+class MilvusReader(DocumentsView):
     """The KB as committed: documents read at open; sections fetched as searches need them."""
 
     def __init__(self, store: "MilvusStore", meta: dict, documents: dict[str, dict]) -> None:
@@ -112,24 +111,8 @@ class MilvusReader:
         self._sections: dict[int, Section] = {}
         self._cache_lock = threading.Lock()
 
-    @property
-    def dimension(self) -> int:
-        return int(self.meta["embedding"]["dimension"])
-
-    @cached_property
-    def segmenter(self) -> Segmenter:
-        return segmenter_for(kb_terms(self.documents))
-
-    def section_count(self) -> int:
-        return sum(e["sections"] for e in self.documents.values())
-
     def doc_text(self, doc_id: str) -> str:
         return self.store._doc_texts([doc_id]).get(doc_id, "")
-
-    def resolve(self, ref: str) -> str:
-        from .base import resolve
-
-        return resolve(self.documents, ref)
 
     def document_sections(self, doc_id: str) -> list[Section]:
         rows = self.store._query(self.store.sections_name, f'doc_id == "{doc_id}"', ["section"])
