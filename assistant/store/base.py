@@ -8,9 +8,10 @@ open instead of mixing vector spaces.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
-from collections.abc import Hashable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -96,6 +97,15 @@ class Store(Protocol):
 
     def write(self, meta: dict, docs: list[DocumentWrite], remove: Iterable[str], replace_all: bool = False) -> None:
         """Commit: `docs` replace their earlier versions, `remove` go; with `replace_all`, nothing else stays."""
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Writers of one KB on this machine queue on an flock of `path` (released if the writer dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def text_key(text: str) -> str:

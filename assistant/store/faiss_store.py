@@ -19,7 +19,6 @@ the segments at query time, so a section scores as it would in one index built o
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
@@ -28,7 +27,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +39,7 @@ from scipy import sparse
 from ..config import Settings
 from ..errors import KBMissingError
 from ..ingest.sections import Section
-from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, kb_terms, text_key
+from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, file_lock, kb_terms, text_key
 
 _KEEP_GENERATIONS = 2
 # A segment grows by merging up to here (exact search over 50k × 768 floats takes ~10 ms on 2 cores).
@@ -304,12 +303,8 @@ class FaissStore:
     def read(self) -> FaissSnapshot:
         return FaissSnapshot.load(self.root)
 
-    @contextmanager
-    def writer_lock(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+    def writer_lock(self) -> AbstractContextManager:
+        return file_lock(self.root / ".lock")
 
     def meta(self) -> dict | None:
         live = current_generation(self.root)

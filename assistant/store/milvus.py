@@ -19,7 +19,7 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +29,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import BiganError, KBMissingError
 from ..ingest.sections import Section
-from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, text_key
+from .base import FORMAT_VERSION, DocumentsView, DocumentWrite, Key, file_lock, text_key
 
 _TEXT_PART = 16_000  # characters of a document's text per row (VARCHAR holds 65,535 bytes)
 _VARCHAR = 65_535
@@ -248,13 +248,9 @@ class MilvusStore:
         return {r["embed_key"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
 
     # Writing
-    @contextmanager
-    def writer_lock(self):
+    def writer_lock(self) -> AbstractContextManager:
         # Writers on this machine queue here; writers on several machines need one indexing host.
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".milvus.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        return file_lock(self.root / ".milvus.lock")
 
     def _create(self, dimension: int) -> None:
         from pymilvus import DataType, Function, FunctionType
