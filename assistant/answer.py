@@ -67,6 +67,9 @@ _EXTRACT_SENTENCES = 3
 _EXTRACT_MIN_OVERLAP = 0.1  # share of the question's (weighted) content bigrams the best sentence must hold
 _EXTRACT_KEEP = 0.8  # further sentences must score this share of the best one
 _RANK_PRIOR = 0.2  # weight of the passage's retrieval score beside the sentence's own overlap
+_COSINE_WEIGHT = 1.0  # weight of the question-to-sentence cosine (relative to the best)…
+_LOW_OVERLAP = 0.5  # …where no sentence holds this share of the question's content bigrams…
+_COSINE_MARGIN = 0.04  # …and the closest sentence is this much closer than the next
 _LEAD_GAP = 2  # sentences that may stand between a list's lead and its first item
 _ANNOUNCE_GAP = 4  # sentences after the best one, in its passage, that may announce "我讲四点意见"
 _ELABORATION = 2  # sentences of explanation given with an item asked about
@@ -275,12 +278,16 @@ def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
     return out
 
 
+Similarity = Callable[[str, list[str]], list[float]]
+
+
 def _select(
-    query: str, hits: list[Hit], search_many: SearchMany | None = None
+    query: str, hits: list[Hit], search_many: SearchMany | None = None, similarity: Similarity | None = None
 ) -> tuple[list[tuple[str, int]], bool, tuple[str, str, float]]:
     """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched
     best: as written, under its title and headings, and its overlap.
-    `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`)."""
+    `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`);
+    `similarity` (question, sentences) → cosines ranks by meaning too where the question is in other words."""
     wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", expand_synonyms(query)))
     pool = _sentences(hits)
     years = set(_YEAR_RE.findall(to_simplified(query)))
@@ -297,12 +304,27 @@ def _select(
         section = hits[s.rank].section
         return any(y in f"{s.key}{''.join(section.heading_path)}{section.title}" for y in years)
 
+    candidates = [s for s in pool if s.rank < _EXTRACT_PASSAGES]
+    # Where the question's words are few in any sentence (asked in other words than the document's), meaning
+    # ranks the sentences that share a word; a list question names its lead's words and needs no help.
+    sharing = [s for s in candidates if overlap(s)]
+    guess = similarity and sharing and max(map(overlap, sharing)) < _LOW_OVERLAP and not _LIST_QUESTION_RE.search(query)
+    cosines = dict(zip(map(id, sharing), similarity(query, [s.text for s in sharing]))) if guess else {}
+    ranked = sorted(cosines.values(), reverse=True)
+    best_cosine = ranked[0] if ranked else 0.0
+    if len(ranked) > 1 and ranked[0] - ranked[1] < _COSINE_MARGIN:
+        cosines = {}  # meaning does not single one sentence out: the words decide
+
     def score(s: _Sentence) -> float:
         if not overlap(s):
             return 0.0
         return overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + (_YEAR_BONUS if dated(s) else 0.0)
 
-    scored = sorted(((score(s), s) for s in pool if s.rank < _EXTRACT_PASSAGES), key=lambda x: -x[0])
+    def meaning(s: _Sentence) -> float:
+        return _COSINE_WEIGHT * (cosines[id(s)] - best_cosine) if id(s) in cosines else 0.0
+
+    # Ordered by words and meaning together; the thresholds below read the word score alone.
+    scored = [(score(s), s) for s in sorted(candidates, key=lambda s: -(score(s) + meaning(s)))]
     best_score, best = scored[0]
     matched = (best.text, _in_context(best, hits), overlap(best))
     if best_score < _EXTRACT_MIN_OVERLAP:
@@ -433,11 +455,18 @@ def _answer_offline(
             return query, text, cited
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
-    units, as_list, matched = _select(query, hits, searcher.search_many)
+    units, as_list, matched = _select(query, hits, searcher.search_many, _similarity(searcher))
     if not units or not _relevant(searcher, query, *matched, hits):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, hits, as_list, traditional)
     return query, text, cited
+
+
+def _similarity(searcher: Searcher) -> Similarity:
+    def cosines(question: str, sentences: list[str]) -> list[float]:
+        return (searcher.embedder.encode_documents(sentences) @ searcher.embedder.encode_queries([question])[0]).tolist()
+
+    return cosines
 
 
 def _relevant(searcher: Searcher, query: str, sentence: str, context: str, overlap: float, hits: list[Hit]) -> bool:

@@ -66,6 +66,25 @@ def test_a_year_asked_prefers_the_passage_of_that_year():
     assert "253.7亿元" in text and "287.9" not in text and citations[0].source == "2014.txt"
 
 
+def test_meaning_picks_the_sentence_when_the_question_uses_other_words():
+    from assistant.answer import _select
+
+    passage = Hit(Section("d0", "r.txt", "政府工作报告", [], 0,
+                          "减免小规模纳税人增值税，免征公共交通运输服务增值税。"
+                          "落实好小规模纳税人增值税起征点从月销售额3万元提高到10万元等政策。"), 1.0)
+    question = "小规模企业免征增值税的门槛调到多少"  # 门槛: the document says 起征点
+
+    def similarity(cosines):
+        return lambda q, sentences: [cosines["起征点" in s] for s in sentences]
+
+    # The words favour the sentence that repeats 免征; the embedding clearly prefers the one that answers.
+    _, _, (best, *_) = _select(question, [passage], None, similarity({True: 0.59, False: 0.47}))
+    assert "10万元" in best
+    # When meaning does not single a sentence out, the words decide as before.
+    _, _, (best, *_) = _select(question, [passage], None, similarity({True: 0.48, False: 0.47}))
+    assert best.startswith("减免")
+
+
 def test_a_list_question_gets_the_items_and_a_follow_up_gets_the_item_asked_for(searcher, offline):
     question = "区直机关党建工作对照新时代要求还存在哪些差距"
     first = ask(question, [], searcher, offline, None)

@@ -2,8 +2,9 @@
 holds the answer, say what was asked, follow the conversation, and say so when the KB has nothing?
 
 tests/data/offline_answers.jsonl is the dev half (tuned on); offline_answers_heldout.jsonl the held-out
-half; offline_answers_heldout2.jsonl a second held-out set on the real documents only, written before
-the rules it measures were tuned. Items with "kb": "realdocs" need a KB of ../shared/realdocs and are
+half; offline_answers_heldout2.jsonl and offline_answers_heldout3.jsonl (user-worded paraphrases, fresh
+off-topic questions) held-out sets on the real documents only, each written before the rules it measures
+were tuned. Items with "kb": "realdocs" need a KB of ../shared/realdocs and are
 measured by bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from assistant.text.chinese import is_traditional, match_key, to_simplified
 from .conftest import DATA, make_settings
 
 SETS = {"dev": DATA / "offline_answers.jsonl", "heldout": DATA / "offline_answers_heldout.jsonl"}
-REAL_ONLY_SETS = {"heldout2": DATA / "offline_answers_heldout2.jsonl"}
+REAL_ONLY_SETS = {"heldout2": DATA / "offline_answers_heldout2.jsonl", "heldout3": DATA / "offline_answers_heldout3.jsonl"}
 NOT_FOUND_MARK = "没有找到"
 
 
