@@ -21,7 +21,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 from starlette.middleware import Middleware
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import api, ui
@@ -76,6 +76,12 @@ def create_app(service: Service, serve_api: bool = True) -> FastAPI:
     middleware = [] if service.uploads_allowed else [Middleware(RefuseUploads)]
     # No generated API docs: they would load their scripts from the internet.
     app = FastAPI(lifespan=lifespan, middleware=middleware, docs_url=None, redoc_url=None, openapi_url=None)
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        """For hosting platforms' health checks and scripts: 200 once a question is answered without waiting."""
+        ready = service.ready.is_set()
+        return JSONResponse({"status": "ready" if ready else "loading"}, status_code=200 if ready else 503)
+
     if serve_api:
         api.install(app, service)
     return gr.mount_gradio_app(

@@ -109,6 +109,7 @@ class Service:
             self.__dict__["llm"] = llm  # fills the cached property
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self.ready = threading.Event()  # set once the model and the KB are loaded
 
     # --- shared state ----------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class Service:
         """Load the model and the KB now, not on the first question."""
         self.shared.searcher
         self.llm
+        self.ready.set()
 
     def start(self) -> None:
         """Start sweeping: idle session KBs and forgotten drafts are deleted while the server runs."""

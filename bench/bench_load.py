@@ -120,7 +120,7 @@ def serve(kb: Path, stub: TrickleStub, env: dict[str, str], log: Path) -> tuple[
     deadline = time.monotonic() + 300
     while True:
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(url + "healthz", timeout=2)  # 503 while the model loads
             return process, url
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:

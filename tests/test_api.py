@@ -211,3 +211,24 @@ def test_no_keys_on_a_network_address_serves_the_page_but_not_the_api(sample_kb_
 def test_loopback_addresses():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("192.168.1.10")
+
+
+def test_healthz_is_503_until_the_model_and_kb_are_loaded(sample_kb_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from assistant.server import create_app
+    from assistant.service import Service
+
+    saved = os.environ.pop("GRADIO_TEMP_DIR", None)  # create_app points it at this service's folder
+    service = Service(make_settings(sample_kb_dir, llm_provider="none", runtime_dir=tmp_path), served=True)
+    try:
+        client = TestClient(create_app(service))  # no `with`: the lifespan (which loads in the background) does not run
+        loading = client.get("/healthz")
+        assert loading.status_code == 503 and loading.json() == {"status": "loading"}
+        service.load()
+        assert client.get("/healthz").json() == {"status": "ready"}
+    finally:
+        service.close()
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+        if saved is not None:
+            os.environ["GRADIO_TEMP_DIR"] = saved

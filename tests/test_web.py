@@ -40,8 +40,9 @@ def _free_port() -> int:
 
 @contextmanager
 def served(kb_dir: Path, command: tuple[str, ...] = ("-m", "assistant", "serve"), port_variable: str = "BIGAN_SERVER_PORT",
-           **env: str):
-    """Run the app (by default `bigan serve`) on a free port, told by `port_variable`; yield its URL once it answers."""
+           wait_ready: bool = True, **env: str):
+    """Run the app (by default `bigan serve`) on a free port, told by `port_variable`; yield its URL once it
+    answers, and with `wait_ready` once its model and KB have loaded (/healthz)."""
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("BIGAN_", "OPENAI_", "GRADIO_SERVER_"))}
     # BROWSER=true: app.py asks to open a browser; here that must be a no-op.
@@ -53,9 +54,9 @@ def served(kb_dir: Path, command: tuple[str, ...] = ("-m", "assistant", "serve")
         deadline = time.monotonic() + 180
         while True:
             try:
-                urllib.request.urlopen(url, timeout=2)
+                urllib.request.urlopen(url + ("healthz" if wait_ready else ""), timeout=2)
                 break
-            except OSError:
+            except OSError:  # a 503 from /healthz (still loading) is an HTTPError, an OSError
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the app did not start:\n{Path(log.name).read_text()}")
                 time.sleep(0.5)
@@ -135,7 +136,7 @@ def test_app_py_brings_the_kb_up_to_date_then_serves(laptop, sample_kb_dir, tmp_
     """What a hosting platform runs: `python app.py` with the port set the Gradio way. The first
     question, asked as soon as the page is there (the model may still be loading), is answered."""
     kb_dir = _kb_copy(sample_kb_dir, tmp_path / "kb")
-    with served(kb_dir, ("app.py",), port_variable="GRADIO_SERVER_PORT", BIGAN_LLM_PROVIDER="none") as (url, log):
+    with served(kb_dir, ("app.py",), port_variable="GRADIO_SERVER_PORT", wait_ready=False, BIGAN_LLM_PROVIDER="none") as (url, log):
         laptop.goto(url)
         laptop.fill("#question textarea", "三会一课是怎么落实的？")
         laptop.press("#question textarea", "Enter")
