@@ -144,7 +144,7 @@ def ask_all(url: str, users: int, questions: int, timeout: float) -> tuple[list[
         for q in range(questions):
             started = time.perf_counter()
             try:
-                result = clients[n].submit(QUESTIONS[(n + q) % len(QUESTIONS)], [], "问答", "讲话稿", None, "",
+                result = clients[n].submit(QUESTIONS[(n + q) % len(QUESTIONS)], "问答", "讲话稿", None, "",
                                            api_name="/respond").result(timeout=timeout)
                 answer = "".join(part.get("text", "") for part in result[0][-1]["content"])
                 failed += "三会一课要按时召开" not in answer
@@ -159,7 +159,7 @@ def ask_all(url: str, users: int, questions: int, timeout: float) -> tuple[list[
 
 
 def open_slow(url: str, stub: TrickleStub, n: int, wait_s: float = 60) -> list:
-    jobs = [_client(url).submit(f"{SLOW_MARK}三会一课怎么落实？", [], "问答", "讲话稿", None, "", api_name="/respond") for _ in range(n)]
+    jobs = [_client(url).submit(f"{SLOW_MARK}三会一课怎么落实？", "问答", "讲话稿", None, "", api_name="/respond") for _ in range(n)]
     deadline = time.monotonic() + wait_s
     while stub.slow_open < n and time.monotonic() < deadline:
         time.sleep(0.2)
