@@ -76,15 +76,6 @@ class KnowledgeBase(FaissSnapshot):
         return cls(snapshot.root, snapshot.folder, snapshot.meta)
 
 
-def document_rows(kb: FaissSnapshot) -> list[dict]:
-    """Every document, newest first, as the CLI and the web app list them."""
-    return [
-        {"id": doc_id, "source": e["source"], "name": e["name"], "title": e.get("title", ""),
-         "sections": e.get("sections", 0), "chars": e.get("chars", 0), "size": e["size"], "added": e["added"]}
-        for doc_id, e in sorted(kb.documents.items(), key=lambda item: item[1]["added"], reverse=True)
-    ]
-
-
 def _scan(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     """Files to index, and the folders scanned (a vanished file under one of them was removed)."""
     files: list[Path] = []
@@ -310,4 +301,4 @@ def vector_index(vectors: np.ndarray) -> faiss.Index:
     return index
 
 
-__all__ = ["FORMAT_VERSION", "IndexReport", "KnowledgeBase", "build", "current_generation", "document_rows", "embed_text"]
+__all__ = ["FORMAT_VERSION", "IndexReport", "KnowledgeBase", "build", "current_generation", "embed_text"]
