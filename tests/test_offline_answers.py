@@ -22,7 +22,11 @@ from assistant.text.chinese import is_traditional, match_key, to_simplified
 from .conftest import DATA, make_settings
 
 SETS = {"dev": DATA / "offline_answers.jsonl", "heldout": DATA / "offline_answers_heldout.jsonl"}
-REAL_ONLY_SETS = {"heldout2": DATA / "offline_answers_heldout2.jsonl", "heldout3": DATA / "offline_answers_heldout3.jsonl"}
+REAL_ONLY_SETS = {
+    "heldout2": DATA / "offline_answers_heldout2.jsonl",
+    "heldout3": DATA / "offline_answers_heldout3.jsonl",
+    "heldout4": DATA / "offline_answers_heldout4.jsonl",
+}
 NOT_FOUND_MARK = "没有找到"
 
 
