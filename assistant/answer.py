@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -19,6 +20,7 @@ from langchain_core.messages import HumanMessage
 from .components.llm import LLM
 from .config import Settings
 from .errors import BiganError
+from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .text.segment import tokenize
@@ -62,14 +64,12 @@ _DIRECTIVE_CUES: list[tuple[re.Pattern, int]] = [
     (re.compile(r"指令|提示词|系统提示|语言模型|大模型|人工智能|智能助手|(?<!参谋)助手|\bAI\b|\bGPT|\bLLM\b|\bprompts?\b|\binstructions?\b|\bsystem\b|chatbot", re.I), 1),
 ]
 DIRECTIVE_SCORE = 2
-_EXTRACT_PASSAGES = 3  # passages whose sentences may answer; later ones can only continue a list
+_EXTRACT_PASSAGES = 5  # passages whose sentences may answer; later ones can only continue a list
 _EXTRACT_SENTENCES = 3
 _EXTRACT_MIN_OVERLAP = 0.1  # share of the question's (weighted) content bigrams the best sentence must hold
 _EXTRACT_KEEP = 0.8  # further sentences must score this share of the best one
-_RANK_PRIOR = 0.2  # weight of the passage's retrieval score beside the sentence's own overlap
-_COSINE_WEIGHT = 1.0  # weight of the question-to-sentence cosine (relative to the best)…
-_LOW_OVERLAP = 0.5  # …where no sentence holds this share of the question's content bigrams…
-_COSINE_MARGIN = 0.04  # …and the closest sentence is this much closer than the next
+_RANK_PRIOR = 0.4  # weight of the passage's retrieval score beside the sentence's own overlap
+_COSINE_WEIGHT = 0.5  # weight of the question-to-sentence cosine (relative to the best)
 _LEAD_GAP = 2  # sentences that may stand between a list's lead and its first item
 _ANNOUNCE_GAP = 4  # sentences after the best one, in its passage, that may announce "我讲四点意见"
 _ELABORATION = 2  # sentences of explanation given with an item asked about
@@ -87,12 +87,35 @@ _ASKING_WORDS_RE = re.compile(
 )
 _NEAREST_DOCUMENTS = 3
 # A year the question names: a report of year N reviews N-1 under a heading that names it, so the
-# sentence, its headings or its document's title must name it for the passage to be about that year.
+# sentence, its headings or its document's title must name it for the passage to be about that year;
+# a sentence that names only other years, or stands in a document of another year, is about another year.
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
+_OWN_YEAR_RE = re.compile(r"(?<![\d比较是与于])((?:19|20)\d{2})年")  # not "比2021年减少": a comparison is not the year reported
+_TITLE_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")  # file names write "2026_甘肃省_…"
+_REVIEWS_LAST_YEAR_RE = re.compile(r"政府工作报告")  # delivered early in year N, it reports on N-1
 _YEAR_BONUS = 0.3
-# A question after a quantity is answered by a sentence that gives one (checked where a word is missing).
-_ASKS_QUANTITY_RE = re.compile(r"多少|几[年个项条天月日人次倍名家所户万亿千百十种位点]|多[长大高宽远久]|比例|比重|增速|增幅")
-_QUANTITY_RE = re.compile(r"\d")  # 公文 give figures in Arabic digits
+# What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
+# figure, a time ("什么时候") by one that names a month, a part of one or a term; such sentences come first,
+# and a question after a quantity that no answer sentence gives is not answered.
+_ASKS_QUANTITY_RE = re.compile(r"多少|(?<!哪)几[年个项条天月日人次倍名家所户万亿千百十种位点成周篇科分元岁]|百分之几|多[长大高宽远久重]")
+_QUANTITY_RE = re.compile(
+    r"(?<![\d.])(?!(?:19|20)\d{2}年)\d"  # a figure that is not a year (公文 write figures in Arabic digits)…
+    r"|(?<![第一二两三四五六七八九十百千万])[一二两三四五六七八九十百千万]+(?:个|项|条|次|名|人|天|年|月|倍|成|元|种|类|部分|科|篇|周|小时|分钟|位|所|家|户|亿|万|届|批)"  # …or a small count in words
+)
+# Some questions name the kind of figure: money is given in 元, a duration in time units, an age in 岁, a
+# share as a percentage (a count of exam subjects answers none of them).
+_ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
+    (re.compile(r"多少钱|多少元|多少资金|多少经费|多少费用"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
+    (re.compile(r"多久|多长时间|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
+     re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
+    (re.compile(r"多少岁|几岁|多大年龄"), re.compile(r"[\d一二三四五六七八九十]+(?:周)?岁")),
+    (re.compile(r"几成|百分之几|占多少|多大比例|(?:比例|比重|率)(?:是|为|有|达到|达)?(?:多少|多大|多高|几)"), re.compile(r"\d[\d.]*%|\d[\d.]*％|[一二三四五六七八九十]成|分之|\d+[:：]\d+")),
+]
+_ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|几号|哪个月|哪一?年")
+_TIME_RE = re.compile(
+    r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
+)
+_TYPE_BONUS = 0.2
 _END_MARKS = "。；;！？!?：:"
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
 _COLON_ITEM_RE = re.compile(
@@ -281,44 +304,83 @@ def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
 Similarity = Callable[[str, list[str]], list[float]]
 
 
+@dataclass
+class _Match:
+    """The sentence that matched the question best: as written, under its title and headings, the share of
+    the question's content it holds, and whether it is about the year asked (1), another year (-1) or either (0)."""
+    text: str = ""
+    context: str = ""
+    overlap: float = 0.0
+    year_fit: int = 0
+
+
+def _asked_type(query: str) -> re.Pattern | None:
+    """The pattern a sentence that gives what the question asks for (a figure of a kind, a time) matches, if it asks for one."""
+    plain = to_simplified(query)
+    if _ASKS_QUANTITY_RE.search(plain) or any(asks.search(plain) for asks, _ in _ASKED_UNITS):
+        return next((gives for asks, gives in _ASKED_UNITS if asks.search(plain)), _QUANTITY_RE)
+    return _TIME_RE if _ASKS_TIME_RE.search(plain) else None
+
+
+def _document_bigrams(section: Section) -> set[str]:
+    return content_bigrams(f"{section.title} {Path(section.source).stem}")
+
+
+def _year_fit(s: _Sentence, hits: list[Hit], years: set[str]) -> int:
+    """1 when the sentence, its headings or its document name a year asked about, -1 when they name only
+    other years, 0 when no year is named (or none asked)."""
+    if not years:
+        return 0
+    section = hits[s.rank].section
+    named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
+    if named:
+        return 1 if named & years else -1
+    document = f"{section.title} {section.source}"
+    of = set(_TITLE_YEAR_RE.findall(document))
+    if _REVIEWS_LAST_YEAR_RE.search(document):
+        of |= {str(int(y) - 1) for y in of}
+    return (1 if of & years else -1) if of else 0
+
+
 def _select(
     query: str, hits: list[Hit], search_many: SearchMany | None = None, similarity: Similarity | None = None
-) -> tuple[list[tuple[str, int]], bool, tuple[str, str, float]]:
-    """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched
-    best: as written, under its title and headings, and its overlap.
+) -> tuple[list[tuple[str, int]], bool, _Match]:
+    """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched best.
     `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`);
     `similarity` (question, sentences) → cosines ranks by meaning too where the question is in other words."""
-    wanted = content_bigrams(_QUESTION_WORDS_RE.sub("", expand_synonyms(query)))
-    pool = _sentences(hits)
     years = set(_YEAR_RE.findall(to_simplified(query)))
+    # The year is matched as a year below, not as characters any figure may share.
+    wanted = content_bigrams(_YEAR_RE.sub("", _QUESTION_WORDS_RE.sub("", expand_synonyms(query))))
+    pool = _sentences(hits)
     if not wanted or not pool:
-        return [], False, ("", "", 0.0)
+        return [], False, _Match()
     weights = _weights(wanted, hits)
     total = sum(weights.values())
     top = hits[0].score or 1.0
+    asks = _asked_type(query)
 
     def overlap(s: _Sentence) -> float:
         return sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
 
-    def dated(s: _Sentence) -> bool:
-        section = hits[s.rank].section
-        return any(y in f"{s.key}{''.join(section.heading_path)}{section.title}" for y in years)
+    def own_overlap(s: _Sentence) -> float:
+        """The overlap less the words that name the sentence's document: they chose the document, and inside
+        it they match whichever sentence cites the document's own name (《武汉大学本科生毕业论文评阅表》)."""
+        named = _document_bigrams(hits[s.rank].section)
+        return sum(weights[b] for b in (wanted - named) & content_bigrams(s.text)) / total
 
     candidates = [s for s in pool if s.rank < _EXTRACT_PASSAGES]
-    # Where the question's words are few in any sentence (asked in other words than the document's), meaning
-    # ranks the sentences that share a word; a list question names its lead's words and needs no help.
+    # Meaning ranks the sentences that share a word beside the words themselves (a question in other words
+    # than the document's shares few); a list question names its lead's words and needs no help.
     sharing = [s for s in candidates if overlap(s)]
-    guess = similarity and sharing and max(map(overlap, sharing)) < _LOW_OVERLAP and not _LIST_QUESTION_RE.search(query)
+    guess = similarity and sharing and not _LIST_QUESTION_RE.search(query)
     cosines = dict(zip(map(id, sharing), similarity(query, [s.text for s in sharing]))) if guess else {}
-    ranked = sorted(cosines.values(), reverse=True)
-    best_cosine = ranked[0] if ranked else 0.0
-    if len(ranked) > 1 and ranked[0] - ranked[1] < _COSINE_MARGIN:
-        cosines = {}  # meaning does not single one sentence out: the words decide
+    best_cosine = max(cosines.values(), default=0.0)
 
     def score(s: _Sentence) -> float:
         if not overlap(s):
             return 0.0
-        return overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + (_YEAR_BONUS if dated(s) else 0.0)
+        typed = _TYPE_BONUS if asks and asks.search(s.key) else 0.0
+        return own_overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + _YEAR_BONUS * _year_fit(s, hits, years) + typed
 
     def meaning(s: _Sentence) -> float:
         return _COSINE_WEIGHT * (cosines[id(s)] - best_cosine) if id(s) in cosines else 0.0
@@ -326,9 +388,9 @@ def _select(
     # Ordered by words and meaning together; the thresholds below read the word score alone.
     scored = [(score(s), s) for s in sorted(candidates, key=lambda s: -(score(s) + meaning(s)))]
     best_score, best = scored[0]
-    matched = (best.text, _in_context(best, hits), overlap(best))
+    matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
-        return [], False, ("", "", 0.0)
+        return [], False, _Match()
     asks_list = bool(_LIST_QUESTION_RE.search(query))
     opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
     if opens_list and (best.heading or not best.marker):
@@ -456,7 +518,7 @@ def _answer_offline(
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
     units, as_list, matched = _select(query, hits, searcher.search_many, _similarity(searcher))
-    if not units or not _relevant(searcher, query, *matched, hits):
+    if not units or not _answers(query, units, matched) or not _relevant(searcher, query, matched, hits):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, hits, as_list, traditional)
     return query, text, cited
@@ -469,17 +531,27 @@ def _similarity(searcher: Searcher) -> Similarity:
     return cosines
 
 
-def _relevant(searcher: Searcher, query: str, sentence: str, context: str, overlap: float, hits: list[Hit]) -> bool:
+def _answers(query: str, units: list[tuple[str, int]], matched: _Match) -> bool:
+    """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
+    the KB reports 2022), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱"
+    answered by a sentence on the exam's two subjects is no answer); a time asked may be answered in words."""
+    if matched.year_fit < 0:
+        return False
+    asks = _asked_type(query)
+    return asks is None or asks is _TIME_RE or any(asks.search(match_key(text)) for text, _ in units)
+
+
+def _relevant(searcher: Searcher, query: str, matched: _Match, hits: list[Hit]) -> bool:
     """Whether the sentence that matched the question best answers it. The fused retrieval score is
     normalised per query and cannot tell an off-topic question from a real one; the raw cosine of
     question and sentence (alone or under its title and headings, which say whose and which year: the
     closer of the two) can when it is high. Below that, the sentence must mean much the same or hold
     most of the question's content words, and no content word of the question may be missing from every
     passage ("任期" where the KB never speaks of terms of office) — unless dense and BM25 retrieval both
-    put the same passage at the top, one word alone is missing and a question after a quantity gets a
-    sentence that gives one: a question in other words than the document's ("门槛" for 起征点), which
-    a user would rather see answered than told "没有找到"."""
-    asked, read = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence, context])
+    put the same passage at the top and one word alone is missing: a question in other words than the
+    document's ("门槛" for 起征点), which a user would rather see answered than told "没有找到"."""
+    sentence, overlap = matched.text, matched.overlap
+    asked, read = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence, matched.context])
     cosine = float((read @ asked[0]).max())
     if cosine >= _SURE_COSINE:
         return True
@@ -488,8 +560,7 @@ def _relevant(searcher: Searcher, query: str, sentence: str, context: str, overl
         return True
     top = hits[0]
     agreed = (top.dense_rank or _WIDE) <= _AGREE_RANK and (top.bm25_rank or _WIDE) <= _AGREE_RANK
-    gives = not _ASKS_QUANTITY_RE.search(to_simplified(query)) or bool(_QUANTITY_RE.search(sentence))
-    return agreed and gives and cosine >= _AGREED_COSINE and overlap >= _AGREED_OVERLAP and len(unseen) <= 1
+    return agreed and cosine >= _AGREED_COSINE and overlap >= _AGREED_OVERLAP and len(unseen) <= 1
 
 
 def _unseen_words(query: str, hits: list[Hit]) -> list[str]:

@@ -72,17 +72,61 @@ def test_meaning_picks_the_sentence_when_the_question_uses_other_words():
     passage = Hit(Section("d0", "r.txt", "政府工作报告", [], 0,
                           "减免小规模纳税人增值税，免征公共交通运输服务增值税。"
                           "落实好小规模纳税人增值税起征点从月销售额3万元提高到10万元等政策。"), 1.0)
-    question = "小规模企业免征增值税的门槛调到多少"  # 门槛: the document says 起征点
+    question = "小规模企业免征增值税的门槛怎么定"  # 门槛: the document says 起征点
 
     def similarity(cosines):
         return lambda q, sentences: [cosines["起征点" in s] for s in sentences]
 
     # The words favour the sentence that repeats 免征; the embedding clearly prefers the one that answers.
-    _, _, (best, *_) = _select(question, [passage], None, similarity({True: 0.59, False: 0.47}))
-    assert "10万元" in best
-    # When meaning does not single a sentence out, the words decide as before.
-    _, _, (best, *_) = _select(question, [passage], None, similarity({True: 0.48, False: 0.47}))
-    assert best.startswith("减免")
+    assert "10万元" in _select(question, [passage], None, similarity({True: 0.65, False: 0.45}))[2].text
+    # Without the embedding's view, the words decide.
+    assert _select(question, [passage], None, None)[2].text.startswith("减免")
+
+
+def test_a_question_after_a_time_or_a_figure_gets_a_sentence_that_gives_one():
+    rules = Hit(Section("d0", "办法.pdf", "本科生毕业论文工作管理办法", [], 0,
+                        "第二十三条 在指导教师同意答辩的前提下，学生向答辩委员会提交毕业论文，答辩安排由学院确定。"
+                        "第二十四条 答辩时间一般为每年 6 月上旬。"), 1.0)
+    text, _ = extractive_answer("毕业论文答辩一般安排在什么时候", [rules])
+    assert text.startswith("第二十四条") and "6 月上旬" in text
+    limits = Hit(Section("d0", "办法.pdf", "本科生毕业论文工作管理办法", [], 0,
+                         "指导教师应当具有讲师以上职称，指导学生毕业论文要认真负责。"
+                         "每个指导教师指导学生一般不超过 5 个。"), 1.0)
+    text, _ = extractive_answer("一个指导教师最多指导几名学生的毕业论文", [limits])
+    assert text.startswith("每个指导教师") and "5 个" in text
+
+
+def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
+    from assistant.answer import _answers, _Match
+
+    exam = [("笔试分为行政职业能力测验和申论两科。", 0)]
+    assert not _answers("公务员考试的报名费是多少钱", exam, _Match())  # a count of subjects is no fee
+    assert not _answers("新录用的公务员试用期是多长时间", [("2022年度考试录用公务员笔试。", 0)], _Match())  # a year is no duration
+    assert _answers("要等多久才能再跑一次", [("1000米可在90分钟后重测1次。", 0)], _Match())
+    assert _answers("答辩至少占总成绩的几成", [("答辩评分占总成绩比例不应低于 30%。", 0)], _Match())
+    assert not _answers("宜春市2023年社会消费品零售总额是多少", [("全年社会消费品零售总额1131.0亿元。", 0)], _Match(year_fit=-1))
+
+
+def test_a_comparison_year_is_not_the_year_a_sentence_reports():
+    from assistant.answer import _sentences, _year_fit
+
+    bulletin = Hit(Section("d0", "宜春市2022年统计公报.html", "宜春市2022年国民经济和社会发展统计公报", [], 0,
+                           "年末全市常住人口496.97万人，比2021年减少0.14万人。2021年全市常住人口497.11万人。"), 1.0)
+    compared, reported = _sentences([bulletin])
+    assert _year_fit(compared, [bulletin], {"2022"}) == 1  # "比2021年" compares; the bulletin is of 2022
+    assert _year_fit(reported, [bulletin], {"2022"}) == -1
+    report = Hit(Section("d1", "海拉尔区2012年政府工作报告.txt", "政府工作报告", [], 0, "全年接待国内外旅游人数达到309.5万人次。"), 1.0)
+    assert _year_fit(_sentences([report])[0], [report], {"2011"}) == 1  # a work report of 2012 reviews 2011
+    assert _year_fit(_sentences([report])[0], [report], {"2014"}) == -1
+
+
+def test_words_that_name_the_document_do_not_pick_its_sentence():
+    # The question names the rules it asks about; a sentence citing the rules' own form by name shares those
+    # words but does not answer.
+    rules = Hit(Section("d0", "武汉大学本科生毕业论文工作管理办法.pdf", "武汉大学本科生毕业论文工作管理办法", [], 0,
+                        "评阅教师填写《武汉大学本科生毕业论文评阅表》。答辩评分占总成绩比例不应低于 30%。"), 1.0)
+    text, _ = extractive_answer("武汉大学本科生毕业论文总成绩里答辩评分占多少", [rules])
+    assert text.startswith("答辩评分") and "30%" in text
 
 
 def test_a_list_question_gets_the_items_and_a_follow_up_gets_the_item_asked_for(searcher, offline):
