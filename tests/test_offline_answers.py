@@ -24,6 +24,7 @@ from .conftest import DATA, make_settings
 SETS = {"dev": DATA / "offline_answers.jsonl", "heldout": DATA / "offline_answers_heldout.jsonl"}
 REAL_ONLY_SETS = {
     "dev2": DATA / "offline_answers_dev2.jsonl",
+    "dev3": DATA / "offline_answers_dev3.jsonl",
     "heldout2": DATA / "offline_answers_heldout2.jsonl",
     "heldout3": DATA / "offline_answers_heldout3.jsonl",
     "heldout4": DATA / "offline_answers_heldout4.jsonl",
