@@ -91,6 +91,7 @@ _NEAREST_DOCUMENTS = 3
 # a sentence that names only other years, or stands in a document of another year, is about another year.
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
 _OWN_YEAR_RE = re.compile(r"(?<![\d比较是与于])((?:19|20)\d{2})年")  # not "比2021年减少": a comparison is not the year reported
+_DOCUMENT_YEAR_RE = re.compile(r"((?:19|20)\d{2})年度?[^，。？?、\s]{0,12}?(?:报告|公报|通知|大纲|办法|规定|规则|名单|目录|纪要|方案)")
 _TITLE_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")  # file names write "2026_甘肃省_…"
 _REVIEWS_LAST_YEAR_RE = re.compile(r"政府工作报告")  # delivered early in year N, it reports on N-1
 _YEAR_BONUS = 0.3
@@ -116,6 +117,7 @@ _TIME_RE = re.compile(
     r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
 )
 _TYPE_BONUS = 0.2
+_HEADING_SHARE = 0.5
 _END_MARKS = "。；;！？!?：:"
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
 _COLON_ITEM_RE = re.compile(
@@ -326,20 +328,37 @@ def _document_bigrams(section: Section) -> set[str]:
     return content_bigrams(f"{section.title} {Path(section.source).stem}")
 
 
-def _year_fit(s: _Sentence, hits: list[Hit], years: set[str]) -> int:
+@dataclass
+class _Years:
+    """The years a question names: of what it asks about, and of the document it names ("2016年政府工作报告中…")."""
+    data: set[str]
+    documents: set[str]
+
+
+def _asked_years(query: str) -> _Years:
+    """Not a year the question compares with ("较2010年下降多少"); a year naming a document is the document's,
+    not the figures' (a 2016 report gives 2015's)."""
+    plain = to_simplified(query)
+    documents = set(_DOCUMENT_YEAR_RE.findall(plain))
+    return _Years(set(_OWN_YEAR_RE.findall(plain)) - documents, documents)
+
+
+def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
     """1 when the sentence, its headings or its document name a year asked about, -1 when they name only
-    other years, 0 when no year is named (or none asked)."""
-    if not years:
-        return 0
+    other years or the document is not of the year the question names it by, 0 when no year is named."""
     section = hits[s.rank].section
-    named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
-    if named:
-        return 1 if named & years else -1
     document = f"{section.title} {section.source}"
     of = set(_TITLE_YEAR_RE.findall(document))
+    if years.documents and of and not years.documents & of:
+        return -1  # a document of another year (one whose name gives no year may be of any)
+    if not years.data:
+        return 0
+    named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
+    if named:
+        return 1 if named & years.data else -1
     if _REVIEWS_LAST_YEAR_RE.search(document):
         of |= {str(int(y) - 1) for y in of}
-    return (1 if of & years else -1) if of else 0
+    return (1 if of & years.data else -1) if of else 0
 
 
 def _select(
@@ -348,7 +367,7 @@ def _select(
     """The answer as (sentence, passage index) units, whether they form a list, and the sentence that matched best.
     `search_many` looks up parts of a document the passages lack (their hits are appended to `hits`);
     `similarity` (question, sentences) → cosines ranks by meaning too where the question is in other words."""
-    years = set(_YEAR_RE.findall(to_simplified(query)))
+    years = _asked_years(query)
     # The year is matched as a year below, not as characters any figure may share.
     wanted = content_bigrams(_YEAR_RE.sub("", _QUESTION_WORDS_RE.sub("", expand_synonyms(query))))
     pool = _sentences(hits)
@@ -365,8 +384,11 @@ def _select(
     def own_overlap(s: _Sentence) -> float:
         """The overlap less the words that name the sentence's document: they chose the document, and inside
         it they match whichever sentence cites the document's own name (《武汉大学本科生毕业论文评阅表》)."""
-        named = _document_bigrams(hits[s.rank].section)
-        return sum(weights[b] for b in (wanted - named) & content_bigrams(s.text)) / total
+        section = hits[s.rank].section
+        own = (wanted - _document_bigrams(section)) & content_bigrams(s.text)
+        # Words of the headings it stands under count for less: "地点：…" answers where under "一、体能测试的时间和地点".
+        under = (wanted - _document_bigrams(section) - own) & content_bigrams(" ".join(section.heading_path))
+        return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
     candidates = [s for s in pool if s.rank < _EXTRACT_PASSAGES]
     # Meaning ranks the sentences that share a word beside the words themselves (a question in other words
@@ -518,6 +540,9 @@ def _answer_offline(
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
     units, as_list, matched = _select(query, hits, searcher.search_many, _similarity(searcher))
+    named = searcher.names.named(to_simplified(query))
+    if named and all(hits[hit].section.doc_id != named for _, hit in units):
+        units = []  # the document the question names does not say it; another document's answer would mislead
     if not units or not _answers(query, units, matched) or not _relevant(searcher, query, matched, hits):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, hits, as_list, traditional)

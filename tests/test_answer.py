@@ -108,16 +108,22 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
 
 
 def test_a_comparison_year_is_not_the_year_a_sentence_reports():
-    from assistant.answer import _sentences, _year_fit
+    from assistant.answer import _asked_years, _sentences, _year_fit
 
     bulletin = Hit(Section("d0", "宜春市2022年统计公报.html", "宜春市2022年国民经济和社会发展统计公报", [], 0,
                            "年末全市常住人口496.97万人，比2021年减少0.14万人。2021年全市常住人口497.11万人。"), 1.0)
     compared, reported = _sentences([bulletin])
-    assert _year_fit(compared, [bulletin], {"2022"}) == 1  # "比2021年" compares; the bulletin is of 2022
-    assert _year_fit(reported, [bulletin], {"2022"}) == -1
+    asked = _asked_years("宜春2022年末常住人口是多少")
+    assert _year_fit(compared, [bulletin], asked) == 1  # "比2021年" compares; the bulletin is of 2022
+    assert _year_fit(reported, [bulletin], asked) == -1
     report = Hit(Section("d1", "海拉尔区2012年政府工作报告.txt", "政府工作报告", [], 0, "全年接待国内外旅游人数达到309.5万人次。"), 1.0)
-    assert _year_fit(_sentences([report])[0], [report], {"2011"}) == 1  # a work report of 2012 reviews 2011
-    assert _year_fit(_sentences([report])[0], [report], {"2014"}) == -1
+    tourists = _sentences([report])[0]
+    assert _year_fit(tourists, [report], _asked_years("2011年海拉尔接待了多少游客")) == 1  # a report of 2012 reviews 2011
+    assert _year_fit(tourists, [report], _asked_years("2014年海拉尔接待了多少游客")) == -1
+    # A year that names the document is the document's: a 2012 report answers "2012年政府工作报告中…",
+    # and no document answers "2013年政府工作报告中…".
+    assert _year_fit(tourists, [report], _asked_years("海拉尔区2012年政府工作报告中旅游人数较2010年增长多少")) == 0
+    assert _year_fit(tourists, [report], _asked_years("海拉尔区2013年政府工作报告中旅游人数是多少")) == -1
 
 
 def test_words_that_name_the_document_do_not_pick_its_sentence():
@@ -235,3 +241,24 @@ def test_extractive_answers_on_the_dev_set(searcher, offline):
     assert found / len(items) >= 0.85
     off_topic = ["今年的高考录取分数线是多少", "如何申请出国护照", "股票市场行情怎么样", "明天天气怎么样"]
     assert all(ask(q, [], searcher, offline, None).answer.startswith(NOT_FOUND) for q in off_topic)
+
+
+def test_an_answer_from_another_document_than_the_one_named_is_not_given(tmp_path):
+    from assistant.kb import build
+
+    settings = make_settings(tmp_path / "kb")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, body in {
+        "山东财经大学本科毕业论文（设计）参考文献规范格式": "参考文献在正文中用方括号标注序号。",
+        "武汉大学本科生毕业论文工作管理办法": "毕业论文的字数人文社科类专业一般不应少于1万字。",
+        "浙江大学本科生毕业论文编写规则": "论文题目一般不能超过25个汉字。",
+        "海拉尔区政府工作报告": "全年接待国内外旅游人数达到309.5万人次。",
+    }.items():
+        (docs / f"{name}.txt").write_text(f"{name}\n{body}\n", encoding="utf-8")
+    build(settings.kb_dir, settings, add=[docs])
+    searcher = Searcher.open(settings)
+    asked = ask("武汉大学本科毕业论文正文字数最少要多少字", [], searcher, settings, None)
+    assert "1万字" in asked.answer
+    other = ask("山东财经大学本科毕业论文正文字数最少要多少字", [], searcher, settings, None)
+    assert other.answer.startswith(NOT_FOUND) and not other.citations

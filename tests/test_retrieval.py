@@ -89,6 +89,19 @@ def test_a_question_names_the_document_by_its_specific_words():
     assert names.strip("旅游目标是什么", unnamed) == "旅游目标是什么"
 
 
+def test_the_one_document_a_question_names():
+    from assistant.signals import DocumentNames
+
+    docs = {
+        f"d{year}": {"title": "政府工作报告", "name": f"海拉尔区{year}年政府工作报告.txt"} for year in (2014, 2016)
+    } | {"refs": {"title": "山东财经大学本科毕业论文（设计）参考文献规范格式", "name": "参考文献规范格式.docx"}}
+    names = DocumentNames(docs)
+    assert names.named("山东财经大学本科毕业论文正文最少多少字") == "refs"
+    assert names.named("海拉尔区2016年政府工作报告里旅游收入多少") == "d2016"
+    assert names.named("海拉尔区的旅游收入是多少") is None  # both reports alike
+    assert names.named("旅游收入是多少") is None
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 
