@@ -103,12 +103,13 @@ _QUANTITY_RE = re.compile(
     r"(?<![\d.])(?!(?:19|20)\d{2}年)\d"  # a figure that is not a year (公文 write figures in Arabic digits)…
     r"|(?<![第一二两三四五六七八九十百千万])[一二两三四五六七八九十百千万]+(?:个|项|条|次|名|人|天|年|月|倍|成|元|种|类|部分|科|篇|周|小时|分钟|位|所|家|户|亿|万|届|批)"  # …or a small count in words
 )
-# Some questions name the kind of figure: money is given in 元, a duration in time units, an age in 岁, a
-# share as a percentage (a count of exam subjects answers none of them).
+# Some questions name the kind of figure: money is given in 元, a length of text in 字, a duration in time
+# units, an age in 岁, a share as a percentage (a count of exam subjects answers none of them).
 _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
-    (re.compile(r"多少钱|多少元|多少资金|多少经费|多少费用"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
+    (re.compile(r"多少钱|多少元|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
     (re.compile(r"多久|多长时间|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
+    (re.compile(r"多少字|几个字|字数"), re.compile(r"\d[\d.]*万?(?:个)?(?:汉)?字|[一二两三四五六七八九十百千万]+(?:个)?(?:汉)?字")),
     (re.compile(r"多少岁|几岁|多大年龄"), re.compile(r"[\d一二三四五六七八九十]+(?:周)?岁")),
     (re.compile(r"几成|百分之几|占多少|多大比例|(?:比例|比重|率)(?:是|为|有|达到|达)?(?:多少|多大|多高|几)"), re.compile(r"\d[\d.]*%|\d[\d.]*％|[一二三四五六七八九十]成|分之|\d+[:：]\d+")),
 ]
@@ -349,8 +350,11 @@ def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
     section = hits[s.rank].section
     document = f"{section.title} {section.source}"
     of = set(_TITLE_YEAR_RE.findall(document))
-    if years.documents and of and not years.documents & of:
-        return -1  # a document of another year (one whose name gives no year may be of any)
+    if years.documents and of:
+        if not years.documents & of:
+            return -1  # a document of another year (one whose name gives no year may be of any)
+        if not years.data:
+            return 1
     if not years.data:
         return 0
     named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
@@ -539,13 +543,13 @@ def _answer_offline(
             return query, text, cited
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
-    units, as_list, matched = _select(query, hits, searcher.search_many, _similarity(searcher))
+    # A question that names one document is answered from it or not at all: another document's answer misleads.
     named = searcher.names.named(to_simplified(query))
-    if named and all(hits[hit].section.doc_id != named for _, hit in units):
-        units = []  # the document the question names does not say it; another document's answer would mislead
-    if not units or not _answers(query, units, matched) or not _relevant(searcher, query, matched, hits):
+    found = [h for h in hits if h.section.doc_id == named] if named else hits
+    units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher)) if found else ([], False, _Match())
+    if not units or not _answers(query, units, matched) or not _relevant(searcher, query, matched, found):
         return query, _not_found(hits, traditional), []
-    text, cited = _render(units, hits, as_list, traditional)
+    text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
 
 

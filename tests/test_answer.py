@@ -104,6 +104,10 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     assert not _answers("新录用的公务员试用期是多长时间", [("2022年度考试录用公务员笔试。", 0)], _Match())  # a year is no duration
     assert _answers("要等多久才能再跑一次", [("1000米可在90分钟后重测1次。", 0)], _Match())
     assert _answers("答辩至少占总成绩的几成", [("答辩评分占总成绩比例不应低于 30%。", 0)], _Match())
+    assert not _answers("体能测试需要交多少考试费", [("地点：上饶市公安局政治部A327（广信大道118号）", 0)], _Match())
+    assert not _answers("毕业论文正文最少要多少字", [("所引文献序号用小四号、以上角标形式置于方括号中", 0)], _Match())
+    assert _answers("论文题目一般不能超过多少字", [("一般不能超过 25 个汉字", 0)], _Match())
+    assert _answers("2021年有多少女性免费筛查了乳腺癌", [("为 26.86 万名女性进行乳腺癌免费筛查", 0)], _Match())  # 免费 asks no fee
     assert not _answers("宜春市2023年社会消费品零售总额是多少", [("全年社会消费品零售总额1131.0亿元。", 0)], _Match(year_fit=-1))
 
 
@@ -122,7 +126,7 @@ def test_a_comparison_year_is_not_the_year_a_sentence_reports():
     assert _year_fit(tourists, [report], _asked_years("2014年海拉尔接待了多少游客")) == -1
     # A year that names the document is the document's: a 2012 report answers "2012年政府工作报告中…",
     # and no document answers "2013年政府工作报告中…".
-    assert _year_fit(tourists, [report], _asked_years("海拉尔区2012年政府工作报告中旅游人数较2010年增长多少")) == 0
+    assert _year_fit(tourists, [report], _asked_years("海拉尔区2012年政府工作报告中旅游人数较2010年增长多少")) == 1
     assert _year_fit(tourists, [report], _asked_years("海拉尔区2013年政府工作报告中旅游人数是多少")) == -1
 
 
@@ -260,5 +264,8 @@ def test_an_answer_from_another_document_than_the_one_named_is_not_given(tmp_pat
     searcher = Searcher.open(settings)
     asked = ask("武汉大学本科毕业论文正文字数最少要多少字", [], searcher, settings, None)
     assert "1万字" in asked.answer
+    # Named, the document answers even where another one's sentence shares more of the question's words.
+    named = ask("浙江大学本科生毕业论文的论文题目字数一般不能超过多少", [], searcher, settings, None)
+    assert "25个汉字" in named.answer and named.citations[0].source.startswith("浙江大学")
     other = ask("山东财经大学本科毕业论文正文字数最少要多少字", [], searcher, settings, None)
     assert other.answer.startswith(NOT_FOUND) and not other.citations
