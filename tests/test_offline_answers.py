@@ -28,6 +28,7 @@ REAL_ONLY_SETS = {
     "heldout2": DATA / "offline_answers_heldout2.jsonl",
     "heldout3": DATA / "offline_answers_heldout3.jsonl",
     "heldout4": DATA / "offline_answers_heldout4.jsonl",
+    "heldout5": DATA / "offline_answers_heldout5.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
