@@ -4,7 +4,9 @@ holds the answer, say what was asked, follow the conversation, and say so when t
 tests/data/offline_answers.jsonl is the dev half (tuned on); offline_answers_heldout.jsonl the held-out
 half; offline_answers_heldout2.jsonl and offline_answers_heldout3.jsonl (user-worded paraphrases, fresh
 off-topic questions) held-out sets on the real documents only, each written before the rules it measures
-were tuned. Items with "kb": "realdocs" need a KB of ../shared/realdocs and are
+were tuned; offline_answers_dev2/dev3.jsonl real-document sets tuned on in the second round, and
+offline_answers_heldout4/heldout5.jsonl held out from it (each written by someone who saw neither the
+answer code nor the other sets). Items with "kb": "realdocs" need a KB of ../shared/realdocs and are
 measured by bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
 from __future__ import annotations
