@@ -118,6 +118,15 @@ _TIME_RE = re.compile(
     r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
 )
 _TYPE_BONUS = 0.2
+# Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
+# not answered by a sentence or document about another (博士 rules differ from 硕士 rules; 东北师范大学 is
+# not 西北师范大学; a 农村 figure stands beside the 城镇 one in the same sentence).
+_CONTRASTS: tuple[tuple[str, ...], ...] = (
+    ("博士", "硕士", "学士", "本科", "专科"),
+    ("东北", "西北", "华北", "华东", "华南", "华中", "西南", "东南"),
+    ("城镇", "农村"),
+    ("上半年", "下半年"),
+)
 _HEADING_SHARE = 0.5
 _END_MARKS = "。；;！？!?：:"
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
@@ -547,7 +556,7 @@ def _answer_offline(
     named = searcher.names.named(to_simplified(query))
     found = [h for h in hits if h.section.doc_id == named] if named else hits
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher)) if found else ([], False, _Match())
-    if not units or not _answers(query, units, matched) or not _relevant(searcher, query, matched, found):
+    if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, matched, found):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
@@ -560,12 +569,19 @@ def _similarity(searcher: Searcher) -> Similarity:
     return cosines
 
 
-def _answers(query: str, units: list[tuple[str, int]], matched: _Match) -> bool:
+def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit]) -> bool:
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
-    the KB reports 2022), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱"
-    answered by a sentence on the exam's two subjects is no answer); a time asked may be answered in words."""
+    the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
+    answered), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱" answered by
+    a sentence on the exam's two subjects is no answer); a time asked may be answered in words."""
     if matched.year_fit < 0:
         return False
+    said = match_key("".join(f"{hits[hit].section.title}{text}" for text, hit in units))
+    plain = to_simplified(query)
+    for members in _CONTRASTS:
+        asked = [m for m in members if m in plain]
+        if asked and not any(m in said for m in asked) and any(m in said for m in members if m not in asked):
+            return False
     asks = _asked_type(query)
     return asks is None or asks is _TIME_RE or any(asks.search(match_key(text)) for text, _ in units)
 

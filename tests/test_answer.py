@@ -99,16 +99,22 @@ def test_a_question_after_a_time_or_a_figure_gets_a_sentence_that_gives_one():
 def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     from assistant.answer import _answers, _Match
 
+    rules = [Hit(Section("d0", "a.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", [], 0, ""), 1.0)]
     exam = [("笔试分为行政职业能力测验和申论两科。", 0)]
-    assert not _answers("公务员考试的报名费是多少钱", exam, _Match())  # a count of subjects is no fee
-    assert not _answers("新录用的公务员试用期是多长时间", [("2022年度考试录用公务员笔试。", 0)], _Match())  # a year is no duration
-    assert _answers("要等多久才能再跑一次", [("1000米可在90分钟后重测1次。", 0)], _Match())
-    assert _answers("答辩至少占总成绩的几成", [("答辩评分占总成绩比例不应低于 30%。", 0)], _Match())
-    assert not _answers("体能测试需要交多少考试费", [("地点：上饶市公安局政治部A327（广信大道118号）", 0)], _Match())
-    assert not _answers("毕业论文正文最少要多少字", [("所引文献序号用小四号、以上角标形式置于方括号中", 0)], _Match())
-    assert _answers("论文题目一般不能超过多少字", [("一般不能超过 25 个汉字", 0)], _Match())
-    assert _answers("2021年有多少女性免费筛查了乳腺癌", [("为 26.86 万名女性进行乳腺癌免费筛查", 0)], _Match())  # 免费 asks no fee
-    assert not _answers("宜春市2023年社会消费品零售总额是多少", [("全年社会消费品零售总额1131.0亿元。", 0)], _Match(year_fit=-1))
+    assert not _answers("公务员考试的报名费是多少钱", exam, _Match(), rules)  # a count of subjects is no fee
+    committee = [("（二）论文答辩委员会由5人组成。", 0)]
+    assert _answers("武汉大学硕士学位论文答辩委员会由几人组成", committee, _Match(), rules)
+    assert not _answers("武汉大学博士学位论文答辩委员会由几人组成", committee, _Match(), rules)  # the 硕士 rules say it
+    income = [("城镇居民人均可支配收入42038元，农村居民人均可支配收入20366元。", 0)]
+    assert _answers("农村居民人均可支配收入是多少", income, _Match(), rules)
+    assert not _answers("新录用的公务员试用期是多长时间", [("2022年度考试录用公务员笔试。", 0)], _Match(), rules)  # a year is no duration
+    assert _answers("要等多久才能再跑一次", [("1000米可在90分钟后重测1次。", 0)], _Match(), rules)
+    assert _answers("答辩至少占总成绩的几成", [("答辩评分占总成绩比例不应低于 30%。", 0)], _Match(), rules)
+    assert not _answers("体能测试需要交多少考试费", [("地点：上饶市公安局政治部A327（广信大道118号）", 0)], _Match(), rules)
+    assert not _answers("毕业论文正文最少要多少字", [("所引文献序号用小四号、以上角标形式置于方括号中", 0)], _Match(), rules)
+    assert _answers("论文题目一般不能超过多少字", [("一般不能超过 25 个汉字", 0)], _Match(), rules)
+    assert _answers("2021年有多少女性免费筛查了乳腺癌", [("为 26.86 万名女性进行乳腺癌免费筛查", 0)], _Match(), rules)  # 免费 asks no fee
+    assert not _answers("宜春市2023年社会消费品零售总额是多少", [("全年社会消费品零售总额1131.0亿元。", 0)], _Match(year_fit=-1), rules)
 
 
 def test_a_comparison_year_is_not_the_year_a_sentence_reports():
