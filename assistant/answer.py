@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import numpy as np
 from langchain_core.messages import HumanMessage
 
 from .components.llm import LLM
@@ -93,7 +94,7 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
 _OWN_YEAR_RE = re.compile(r"(?<![\d比较是与于])((?:19|20)\d{2})年")  # not "比2021年减少": a comparison is not the year reported
 _DOCUMENT_YEAR_RE = re.compile(r"((?:19|20)\d{2})年度?[^，。？?、\s]{0,12}?(?:报告|公报|通知|大纲|办法|规定|规则|名单|目录|纪要|方案)")
 _TITLE_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")  # file names write "2026_甘肃省_…"
-_REVIEWS_LAST_YEAR_RE = re.compile(r"政府工作报告")  # delivered early in year N, it reports on N-1
+_REVIEWS_LAST_YEAR = "政府工作报告"  # delivered early in year N, it reports on N-1
 _YEAR_BONUS = 0.3
 # What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
 # figure, a time ("什么时候") by one that names a month, a part of one or a term; such sentences come first,
@@ -369,7 +370,7 @@ def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
     named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
     if named:
         return 1 if named & years.data else -1
-    if _REVIEWS_LAST_YEAR_RE.search(document):
+    if _REVIEWS_LAST_YEAR in document:
         of |= {str(int(y) - 1) for y in of}
     return (1 if of & years.data else -1) if of else 0
 
@@ -398,9 +399,10 @@ def _select(
         """The overlap less the words that name the sentence's document: they chose the document, and inside
         it they match whichever sentence cites the document's own name (《武汉大学本科生毕业论文评阅表》)."""
         section = hits[s.rank].section
-        own = (wanted - _document_bigrams(section)) & content_bigrams(s.text)
+        asked = wanted - _document_bigrams(section)
+        own = asked & content_bigrams(s.text)
         # Words of the headings it stands under count for less: "地点：…" answers where under "一、体能测试的时间和地点".
-        under = (wanted - _document_bigrams(section) - own) & content_bigrams(" ".join(section.heading_path))
+        under = (asked - own) & content_bigrams(" ".join(section.heading_path))
         return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
     candidates = [s for s in pool if s.rank < _EXTRACT_PASSAGES]
@@ -421,7 +423,8 @@ def _select(
         return _COSINE_WEIGHT * (cosines[id(s)] - best_cosine) if id(s) in cosines else 0.0
 
     # Ordered by words and meaning together; the thresholds below read the word score alone.
-    scored = [(score(s), s) for s in sorted(candidates, key=lambda s: -(score(s) + meaning(s)))]
+    scores = {id(s): score(s) for s in candidates}
+    scored = [(scores[id(s)], s) for s in sorted(candidates, key=lambda s: -(scores[id(s)] + meaning(s)))]
     best_score, best = scored[0]
     matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
@@ -555,16 +558,18 @@ def _answer_offline(
     # A question that names one document is answered from it or not at all: another document's answer misleads.
     named = searcher.names.named(to_simplified(query))
     found = [h for h in hits if h.section.doc_id == named] if named else hits
-    units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher)) if found else ([], False, _Match())
-    if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, matched, found):
+    asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
+    units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
+    if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, asked, matched, found):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
 
 
-def _similarity(searcher: Searcher) -> Similarity:
+def _similarity(searcher: Searcher, asked: np.ndarray) -> Similarity:
+    """Cosines of the sentences to the question already embedded as `asked`."""
     def cosines(question: str, sentences: list[str]) -> list[float]:
-        return (searcher.embedder.encode_documents(sentences) @ searcher.embedder.encode_queries([question])[0]).tolist()
+        return (searcher.embedder.encode_documents(sentences) @ asked).tolist()
 
     return cosines
 
@@ -586,7 +591,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     return asks is None or asks is _TIME_RE or any(asks.search(match_key(text)) for text, _ in units)
 
 
-def _relevant(searcher: Searcher, query: str, matched: _Match, hits: list[Hit]) -> bool:
+def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
     """Whether the sentence that matched the question best answers it. The fused retrieval score is
     normalised per query and cannot tell an off-topic question from a real one; the raw cosine of
     question and sentence (alone or under its title and headings, which say whose and which year: the
@@ -597,8 +602,8 @@ def _relevant(searcher: Searcher, query: str, matched: _Match, hits: list[Hit]) 
     put the same passage at the top and one word alone is missing: a question in other words than the
     document's ("门槛" for 起征点), which a user would rather see answered than told "没有找到"."""
     sentence, overlap = matched.text, matched.overlap
-    asked, read = searcher.embedder.encode_queries([query]), searcher.embedder.encode_documents([sentence, matched.context])
-    cosine = float((read @ asked[0]).max())
+    read = searcher.embedder.encode_documents([sentence, matched.context])
+    cosine = float((read @ asked).max())
     if cosine >= _SURE_COSINE:
         return True
     unseen = _unseen_words(query, hits)
