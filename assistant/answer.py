@@ -70,10 +70,11 @@ _EXTRACT_SENTENCES = 3
 _EXTRACT_MIN_OVERLAP = 0.1  # share of the question's (weighted) content bigrams the best sentence must hold
 _EXTRACT_KEEP = 0.8  # further sentences must score this share of the best one
 _RANK_PRIOR = 0.4  # weight of the passage's retrieval score beside the sentence's own overlap
-_COSINE_WEIGHT = 0.5  # weight of the question-to-sentence cosine (relative to the best)
+_COSINE_WEIGHT = 1.0  # weight of the question-to-sentence cosine (relative to the best)
 _LEAD_GAP = 2  # sentences that may stand between a list's lead and its first item
 _ANNOUNCE_GAP = 4  # sentences after the best one, in its passage, that may announce "我讲四点意见"
 _ELABORATION = 2  # sentences of explanation given with an item asked about
+_ITEM_BODY = 8  # sentences of an item searched for those that speak to the question
 _ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that item
 _SURE_COSINE = 0.48  # question-to-sentence cosine above which the sentence is taken to answer…
 _MIN_COSINE = 0.40  # …and below which it does not, unless it holds this share of the question's content bigrams
@@ -81,6 +82,7 @@ _SURE_OVERLAP = 0.40
 _AGREE_RANK = 2  # both rankings put the top passage this high…
 _AGREED_COSINE = 0.35  # …and the sentence is this close and holds this share of the question's content
 _AGREED_OVERLAP = 0.1
+_ECHO = 0.8  # cosine of two words' embeddings above which one says the other
 # Words that ask when, how much or for which part, whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
@@ -118,7 +120,12 @@ _ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|
 _TIME_RE = re.compile(
     r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
 )
+# A place ("在哪里举行") is given as a notice gives it: "地点：…", an address, a venue.
+_ASKS_PLACE_RE = re.compile(r"哪里|哪儿|什么地方|何地|什么地点|在哪")
+_PLACE_RE = re.compile(r"地点|地址|场所|会场|考场|考点|田径场|体育馆|体育场|(?:路|街|大道)\d+号|校区|大楼|报告厅|礼堂")
+_SOFT_TYPES = (_TIME_RE, _PLACE_RE)  # said in words as often as not: they rank an answer but never rule one out
 _TYPE_BONUS = 0.2
+_LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
 # not answered by a sentence or document about another (博士 rules differ from 硕士 rules; 东北师范大学 is
 # not 西北师范大学; a 农村 figure stands beside the 城镇 one in the same sentence).
@@ -304,14 +311,19 @@ def _part_headings(hits: list[Hit], lead: _Sentence, search_many: SearchMany | N
     return run if len(run) > 1 and (count is None or len(run) == count) else []
 
 
-def _elaboration(pool: list[_Sentence], item: _Sentence) -> list[_Sentence]:
-    """What a numbered item says after its opening line, up to the next item or heading."""
-    out = []
-    for s in _following(pool, item)[:_ELABORATION]:
+def _elaboration(
+    pool: list[_Sentence], item: _Sentence, rank: Callable[[_Sentence], float] | None = None
+) -> list[_Sentence]:
+    """What a numbered item says after its opening line, up to the next item or heading: its first
+    sentences, or with `rank` the ones that rank best (in their order)."""
+    body = []
+    for s in _following(pool, item)[: _ITEM_BODY if rank else _ELABORATION]:
         if s.marker or s.heading or not s.text.endswith(tuple(_END_MARKS)):
             break  # the next item, a heading, or a line that is no sentence (a signature, a date)
-        out.append(s)
-    return out
+        body.append(s)
+    if rank:
+        body = sorted(sorted(body, key=rank, reverse=True)[:_ELABORATION], key=lambda s: s.order)
+    return body
 
 
 Similarity = Callable[[str, list[str]], list[float]]
@@ -328,11 +340,13 @@ class _Match:
 
 
 def _asked_type(query: str) -> re.Pattern | None:
-    """The pattern a sentence that gives what the question asks for (a figure of a kind, a time) matches, if it asks for one."""
+    """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place) matches, if it asks for one."""
     plain = to_simplified(query)
     if _ASKS_QUANTITY_RE.search(plain) or any(asks.search(plain) for asks, _ in _ASKED_UNITS):
         return next((gives for asks, gives in _ASKED_UNITS if asks.search(plain)), _QUANTITY_RE)
-    return _TIME_RE if _ASKS_TIME_RE.search(plain) else None
+    if _ASKS_TIME_RE.search(plain):
+        return _TIME_RE
+    return _PLACE_RE if _ASKS_PLACE_RE.search(plain) else None
 
 
 def _document_bigrams(section: Section) -> set[str]:
@@ -405,19 +419,27 @@ def _select(
         under = (asked - own) & content_bigrams(" ".join(section.heading_path))
         return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
-    candidates = [s for s in pool if s.rank < _EXTRACT_PASSAGES]
-    # Meaning ranks the sentences that share a word beside the words themselves (a question in other words
-    # than the document's shares few); a list question names its lead's words and needs no help.
-    sharing = [s for s in candidates if overlap(s)]
-    guess = similarity and sharing and not _LIST_QUESTION_RE.search(query)
-    cosines = dict(zip(map(id, sharing), similarity(query, [s.text for s in sharing]))) if guess else {}
+    asks_list = bool(_LIST_QUESTION_RE.search(query))
+    # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
+    # what is asked for (a figure, a time) or nothing in particular is asked; meaning ranks the candidates
+    # beside their words. A list question names its lead's words and needs no help.
+    candidates = [
+        s for s in pool if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
+    ]
+    if not candidates:
+        return [], False, _Match()
+    guess = similarity and not asks_list
+    cosines = dict(zip(map(id, candidates), similarity(query, [s.text for s in candidates]))) if guess else {}
     best_cosine = max(cosines.values(), default=0.0)
 
     def score(s: _Sentence) -> float:
-        if not overlap(s):
-            return 0.0
         typed = _TYPE_BONUS if asks and asks.search(s.key) else 0.0
-        return own_overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + _YEAR_BONUS * _year_fit(s, hits, years) + typed
+        # "具体安排如下：" announces what follows and answers no question but a list question.
+        lead = _LEAD_PENALTY if not asks_list and s.text.endswith(("：", ":")) else 0.0
+        return (
+            own_overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + _YEAR_BONUS * _year_fit(s, hits, years)
+            + typed - lead
+        )
 
     def meaning(s: _Sentence) -> float:
         return _COSINE_WEIGHT * (cosines[id(s)] - best_cosine) if id(s) in cosines else 0.0
@@ -429,7 +451,6 @@ def _select(
     matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
-    asks_list = bool(_LIST_QUESTION_RE.search(query))
     opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
     if opens_list and (best.heading or not best.marker):
         items = _items(pool, best)
@@ -447,12 +468,15 @@ def _select(
         # A heading or an item's opening line names what follows; the answer is what it goes on to say.
         # A numbered item the splitter filed as a heading ("3、须提供……照片。") still answers when it ends like a sentence.
         own = [] if best.heading and not best.text.endswith(("。", "！", "？")) else [best]
-        body = _elaboration(pool, best)
+        # The item's sentences that speak to the question ("对敷衍了事……的单位，要启动问责程序" under "一要用硬功").
+        body = _elaboration(pool, best, lambda s: score(s) + meaning(s))
         if body or own:
             return [(s.text, s.hit) for s in own + body], False, matched
-    # Further sentences only from the same document: a second source's near miss reads as a non sequitur.
+    # Further sentences only from the same document (a second source's near miss reads as a non sequitur)
+    # and sharing a word with the question (a neighbour scores by its passage alone).
     chosen = [best] + [
-        s for sc, s in scored[1:] if sc >= _EXTRACT_KEEP * best_score and not s.heading and s.doc == best.doc
+        s for sc, s in scored[1:]
+        if sc >= _EXTRACT_KEEP * best_score and not s.heading and s.doc == best.doc and overlap(s)
     ][: _EXTRACT_SENTENCES - 1]
     chosen.sort(key=lambda s: (s.hit, s.order))
     return [(s.text, s.hit) for s in chosen], False, matched
@@ -578,7 +602,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
     the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
     answered), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱" answered by
-    a sentence on the exam's two subjects is no answer); a time asked may be answered in words."""
+    a sentence on the exam's two subjects is no answer); a time or place asked may be answered in words."""
     if matched.year_fit < 0:
         return False
     said = match_key("".join(f"{hits[hit].section.title}{text}" for text, hit in units))
@@ -588,7 +612,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
         if asked and not any(m in said for m in asked) and any(m in said for m in members if m not in asked):
             return False
     asks = _asked_type(query)
-    return asks is None or asks is _TIME_RE or any(asks.search(match_key(text)) for text, _ in units)
+    return asks is None or asks in _SOFT_TYPES or any(asks.search(match_key(text)) for text, _ in units)
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
@@ -597,18 +621,23 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     question and sentence (alone or under its title and headings, which say whose and which year: the
     closer of the two) can when it is high. Below that, the sentence must mean much the same or hold
     most of the question's content words, and no content word of the question may be missing from every
-    passage ("任期" where the KB never speaks of terms of office), one only where the answer gives the figure
-    asked for ("欠债" for 债务 in "化解政府债务12.43亿元") — unless dense and BM25 retrieval both
-    put the same passage at the top and one word alone is missing: a question in other words than the
-    document's ("门槛" for 起征点), which a user would rather see answered than told "没有找到"."""
+    passage ("任期" where the KB never speaks of terms of office) unless the answer says it in other words,
+    one only where the answer gives the figure asked for ("欠债" for 债务 in "化解政府债务12.43亿元") —
+    unless dense and BM25 retrieval both put the same passage at the top and one word alone is missing:
+    a question in other words than the document's ("门槛" for 起征点), which a user would rather see answered than told "没有找到"."""
     sentence, overlap = matched.text, matched.overlap
     read = searcher.embedder.encode_documents([sentence, matched.context])
-    cosine = float((read @ asked).max())
+    cosines = read @ asked
+    # A sentence that shares no word with the question answers it by its own meaning alone: its title and
+    # headings chose the document, not the sentence ("正文字数" asked, a rule on authors' names under the thesis rules).
+    cosine = float(cosines.max() if overlap else cosines[0])
     if cosine >= _SURE_COSINE:
         return True
     unseen = _unseen_words(query, hits)
     # An answer that gives the figure asked for (of its kind and year, checked before) may word one thing otherwise.
-    allowed = 1 if _asked_type(query) not in (None, _TIME_RE) else 0
+    allowed = 1 if _asked_type(query) not in (None, *_SOFT_TYPES) else 0
+    if len(unseen) > allowed:
+        unseen = _unechoed(searcher, unseen, matched.context)
     if (cosine >= _MIN_COSINE or overlap >= _SURE_OVERLAP) and len(unseen) <= allowed:
         return True
     top = hits[0]
@@ -625,6 +654,17 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     words = [w for w in tokenize(asked) if len(w) > 1 and w.lower() not in text.lower()]
     words = [w for w in words if not any(full in text for short, fulls in GENRE_SYNONYMS.items() if short == w.upper() for full in fulls)]
     return [w for w in words if not any(w != other and w in other for other in words)]
+
+
+def _unechoed(searcher: Searcher, words: list[str], answer: str) -> list[str]:
+    """The words no word of the answer says in other terms: "城里" is said by "城镇", "肥猪" by "生猪" (word
+    embeddings this close are near-synonyms; a sibling term, "仰卧起坐" beside "纵跳摸高", stays apart)."""
+    own = [w for w in dict.fromkeys(tokenize(match_key(answer))) if len(w) > 1 and not any(c.isdigit() for c in w)]
+    if not own:
+        return words
+    vectors = searcher.embedder.encode_documents(words + own)
+    echoes = vectors[: len(words)] @ vectors[len(words) :].T
+    return [w for w, row in zip(words, echoes) if row.max() < _ECHO]
 
 
 def _not_found(hits: list[Hit], traditional: bool) -> str:

@@ -275,3 +275,84 @@ def test_an_answer_from_another_document_than_the_one_named_is_not_given(tmp_pat
     assert "25个汉字" in named.answer and named.citations[0].source.startswith("浙江大学")
     other = ask("山东财经大学本科毕业论文正文字数最少要多少字", [], searcher, settings, None)
     assert other.answer.startswith(NOT_FOUND) and not other.citations
+
+
+def test_a_sentence_in_other_words_that_gives_the_figure_asked_can_answer():
+    from assistant.answer import _select
+
+    bulletin = Hit(Section("d0", "万载县2015年统计公报.html", "万载县2015年国民经济和社会发展统计公报", [], 0,
+                           "（万载县统计局）全年粮食播种面积稳定。全年共出栏生猪427246头，比上年减少0.9%。"), 1.0)
+    question = "万载县2015年一年卖出去的肥猪有多少头"  # 卖出去的肥猪: the bulletin says 出栏生猪, no word in common
+
+    def similarity(q, sentences):
+        return [0.7 if "生猪" in s else 0.4 for s in sentences]
+
+    assert "427246头" in _select(question, [bulletin], None, similarity)[2].text
+
+
+def test_a_place_asked_gets_the_sentence_that_gives_one_not_the_lead():
+    notice = Hit(Section("d0", "上饶市2019年度考录人民警察体能测评通知.doc", "上饶市2019年度考录人民警察体能测评通知", [], 0,
+                         "根据考务工作的安排，2019年度上饶市录用人民警察体能测试的具体安排如下："
+                         "1、时间：2019年7月13日。2、地点：上饶师范学院田径场（志敏大道401号）。"), 1.0)
+    text, _ = extractive_answer("2019年上饶市录用人民警察体能测试在哪里举行", [notice])
+    assert "上饶师范学院田径场" in text and "如下" not in text
+
+
+def test_an_item_asked_about_is_answered_by_its_sentences_that_speak_to_the_question():
+    speech = Hit(Section("d0", "讲话.txt", "在机关党建工作会议上的讲话", [], 0,
+                         "一要用硬功，抓好书记交流讲党课。书记交流讲党课是市局党委精心设计的一项重要举措。"
+                         "各单位要提高认识，严格按照要求进度完成讲课任务。对效果不好的单位要全部进行补课，"
+                         "对敷衍了事、屡教不改的单位，要启动问责程序。二要用实功，抓好支部建设。"), 1.0)
+
+    def similarity(q, sentences):
+        return [0.6 if s.startswith("一要") else 0.5 for s in sentences]  # the item's opening line is nearest in meaning
+
+    from assistant.answer import _select
+
+    units = _select("书记交流讲党课中敷衍了事、屡教不改的单位怎么处理", [speech], None, similarity)[0]
+    assert any("启动问责程序" in text for text, _ in units)
+
+
+class _WordVectors:
+    """An embedder whose vectors are given per word (a unit vector per meaning, the first word found in a
+    text decides; a text with none means nothing), for judging answers."""
+
+    def __init__(self, meanings: dict[str, int], size: int = 8):
+        self.meanings, self.size = meanings, size
+
+    def encode_documents(self, texts):
+        import numpy as np
+
+        out = np.zeros((len(texts), self.size), dtype="float32")
+        for i, text in enumerate(texts):
+            meaning = next((m for w, m in self.meanings.items() if w in text), None)
+            if meaning is not None:
+                out[i, meaning] = 1.0
+        return out
+
+
+def test_a_word_the_answer_says_in_other_terms_is_not_missing():
+    from types import SimpleNamespace
+
+    from assistant.answer import _unechoed
+
+    searcher = SimpleNamespace(embedder=_WordVectors({"城里": 0, "城镇": 0, "仰卧起坐": 1, "纵跳摸高": 2}))
+    assert _unechoed(searcher, ["城里"], "城镇居民人均可支配收入完成20251元") == []
+    assert _unechoed(searcher, ["仰卧起坐"], "三、纵跳摸高（达标：男子组≥2.65米）") == ["仰卧起坐"]
+
+
+def test_a_sentence_sharing_no_word_with_the_question_is_judged_by_its_own_meaning():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import _Match, _relevant
+
+    # The question is near the title (meaning 0), the rule on authors' names is not (meaning 1).
+    searcher = SimpleNamespace(embedder=_WordVectors({"毕业论文": 0, "作者": 1}))
+    rules = [Hit(Section("d0", "山东财经大学本科毕业论文参考文献规范格式.docx", "山东财经大学本科毕业论文参考文献规范格式", [], 0,
+                         "作者姓名：只有3位及以内作者的，其姓名全部列上。"), 1.0)]
+    asked = np.eye(8, dtype="float32")[0]
+    sentence = "作者姓名：只有3位及以内作者的，其姓名全部列上。"
+    under_title = _Match(sentence, f"山东财经大学本科毕业论文参考文献规范格式 {sentence}", overlap=0.0)
+    assert not _relevant(searcher, "山东财经大学本科毕业论文正文字数最少要多少字", asked, under_title, rules)
