@@ -451,8 +451,10 @@ def _select(
     matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
-    opens_list = best.heading or asks_list or best.text.endswith(("：", ":"))
-    if opens_list and (best.heading or not best.marker):
+    leads = best.text.endswith(("：", ":"))
+    opens_list = best.heading or asks_list or leads
+    # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).
+    if opens_list and (best.heading or not best.marker or leads):
         items = _items(pool, best)
         if items:
             lead = [s for s in [best, *_following(pool, best)] if s.order < items[0].order and not s.heading]

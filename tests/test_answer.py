@@ -356,3 +356,14 @@ def test_a_sentence_sharing_no_word_with_the_question_is_judged_by_its_own_meani
     sentence = "作者姓名：只有3位及以内作者的，其姓名全部列上。"
     under_title = _Match(sentence, f"山东财经大学本科毕业论文参考文献规范格式 {sentence}", overlap=0.0)
     assert not _relevant(searcher, "山东财经大学本科毕业论文正文字数最少要多少字", asked, under_title, rules)
+
+
+def test_a_numbered_line_ending_in_a_colon_opens_the_list_under_it():
+    rules = [
+        Hit(Section("d0", "规定.docx", "硕士学位论文答辩的有关规定", ["六、答辩的其它事项"], 0,
+                    "（四）同一组答辩委员会，在同一天答辩人数不宜超过6人。\n（五）硕士学位申请人须提供给答辩委员会的材料："), 1.0),
+        Hit(Section("d0", "规定.docx", "硕士学位论文答辩的有关规定", ["六、答辩的其它事项", "（五）硕士学位申请人须提供给答辩委员会的材料"], 1,
+                    "1.研究生课程学习成绩单（1份）；\n2.硕士学位论文（5本）；\n3.答辩委员会表决票（5份）。"), 0.9),
+    ]
+    text, _ = extractive_answer("硕士答辩时申请人要给答辩委员会交哪些材料", rules)
+    assert "成绩单" in text and "5本" in text and "表决票" in text
