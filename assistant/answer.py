@@ -626,7 +626,8 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     passage ("任期" where the KB never speaks of terms of office) unless the answer says it in other words,
     one only where the answer gives the figure asked for ("欠债" for 债务 in "化解政府债务12.43亿元") —
     unless dense and BM25 retrieval both put the same passage at the top and one word alone is missing:
-    a question in other words than the document's ("门槛" for 起征点), which a user would rather see answered than told "没有找到"."""
+    a question in other words than the document's ("门槛" for 起征点), which a user would rather see
+    answered than told "没有找到"."""
     sentence, overlap = matched.text, matched.overlap
     read = searcher.embedder.encode_documents([sentence, matched.context])
     cosines = read @ asked
