@@ -137,6 +137,7 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
 )
 _HEADING_SHARE = 0.5
 _END_MARKS = "。；;！？!?：:"
+_LEAD_MARKS = ("：", ":")  # a line ending in a colon announces what follows
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
 _COLON_ITEM_RE = re.compile(
     r"(?<=[：:])(?=\s*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、]))"
@@ -435,7 +436,7 @@ def _select(
     def score(s: _Sentence) -> float:
         typed = _TYPE_BONUS if asks and asks.search(s.key) else 0.0
         # "具体安排如下：" announces what follows and answers no question but a list question.
-        lead = _LEAD_PENALTY if not asks_list and s.text.endswith(("：", ":")) else 0.0
+        lead = _LEAD_PENALTY if not asks_list and s.text.endswith(_LEAD_MARKS) else 0.0
         return (
             own_overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + _YEAR_BONUS * _year_fit(s, hits, years)
             + typed - lead
@@ -451,7 +452,7 @@ def _select(
     matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
-    leads = best.text.endswith(("：", ":"))
+    leads = best.text.endswith(_LEAD_MARKS)
     opens_list = best.heading or asks_list or leads
     # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).
     if opens_list and (best.heading or not best.marker or leads):
@@ -629,11 +630,10 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     a question in other words than the document's ("门槛" for 起征点), which a user would rather see
     answered than told "没有找到"."""
     sentence, overlap = matched.text, matched.overlap
-    read = searcher.embedder.encode_documents([sentence, matched.context])
-    cosines = read @ asked
     # A sentence that shares no word with the question answers it by its own meaning alone: its title and
     # headings chose the document, not the sentence ("正文字数" asked, a rule on authors' names under the thesis rules).
-    cosine = float(cosines.max() if overlap else cosines[0])
+    read = searcher.embedder.encode_documents([sentence, matched.context] if overlap else [sentence])
+    cosine = float((read @ asked).max())
     if cosine >= _SURE_COSINE:
         return True
     unseen = _unseen_words(query, hits)

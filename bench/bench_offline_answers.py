@@ -1,11 +1,12 @@
 """Offline answers (no LLM) on the question sets with expected keywords, sample KB and real documents.
 
-    .venv/bin/python bench/bench_offline_answers.py [--kb index] [--real-kb DIR] [--half dev|heldout|dev2|dev3|heldout2|heldout3|heldout4|heldout5|heldout6|both|all] [--show]
+    .venv/bin/python bench/bench_offline_answers.py [--kb index] [--real-kb DIR] [--half SET|both|all] [--show]
 
 Per half and KB: the share of answers citing the passage that holds the answer, the share containing
 every expected keyword (in the question's script), the share in the question's script, and the
 off-topic questions answered "没有找到". --real-kb is a KB of ../shared/realdocs (bench_realdocs.py --kb
-builds one); without it the real-document questions are skipped.
+builds one); without it the real-document questions are skipped. SET is a name of
+tests/test_offline_answers.py's SETS or REAL_ONLY_SETS (dev, heldout, dev2, …, heldout6).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kb", default=str(ROOT / "index"), help="KB of the sample corpus")
     parser.add_argument("--real-kb", help="KB of ../shared/realdocs")
-    parser.add_argument("--half", default="both", choices=["dev", "heldout", "dev2", "dev3", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "both", "all"])
+    parser.add_argument("--half", default="both", choices=[*SETS, *REAL_ONLY_SETS, "both", "all"])
     parser.add_argument("--show", action="store_true", help="print every question with its answer")
     args = parser.parse_args()
     print(machine_line())
