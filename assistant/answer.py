@@ -26,7 +26,7 @@ from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .text.segment import tokenize
 from .text.chinese import (
-    GENRE_SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
+    SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, to_simplified, to_traditional,
 )
 
@@ -655,7 +655,7 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
     words = [w for w in tokenize(asked) if len(w) > 1 and w.lower() not in text.lower()]
-    words = [w for w in words if not any(full in text for short, fulls in GENRE_SYNONYMS.items() if short == w.upper() for full in fulls)]
+    words = [w for w in words if not any(full in text for short, fulls in SYNONYMS.items() if short == w.upper() for full in fulls)]
     return [w for w in words if not any(w != other and w in other for other in words)]
 
 

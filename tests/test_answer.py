@@ -367,3 +367,17 @@ def test_a_numbered_line_ending_in_a_colon_opens_the_list_under_it():
     ]
     text, _ = extractive_answer("硕士答辩时申请人要给答辩委员会交哪些材料", rules)
     assert "成绩单" in text and "5本" in text and "表决票" in text
+
+
+def test_an_everyday_word_finds_the_word_the_documents_use():
+    from assistant.answer import _select, _unseen_words
+
+    def passage(text, score):
+        return Hit(Section("d0", "统计公报.html", "宜春市2022年国民经济和社会发展统计公报", [], 0, text), score)
+
+    hits = [passage("全年规模以上工业增加值增长6.1%。", 1.0), passage("全年居民消费价格（CPI）同比上涨2.1%。", 0.8)]
+    # No word in common and meaning that cannot tell them apart: only the genre's vocabulary links 物价 to 居民消费价格.
+    flat = lambda q, sentences: [0.5] * len(sentences)  # noqa: E731
+    assert "上涨2.1%" in _select("2022年物价涨了多少", hits, None, flat)[2].text
+    income = [passage("城镇居民人均可支配收入完成20251元。", 1.0)]
+    assert _unseen_words("城里居民人均可支配收入是多少", income) == []
