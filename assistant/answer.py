@@ -24,7 +24,7 @@ from .errors import BiganError
 from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
-from .text.segment import place_names, tokenize
+from .text.segment import tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, to_simplified, to_traditional,
@@ -587,10 +587,7 @@ def _answer_offline(
     found = [h for h in hits if h.section.doc_id == named] if named else hits
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
-    if (
-        not units or not _answers(query, units, matched, found) or not _places_held(query, units, found, searcher.kb.doc_text)
-        or not _relevant(searcher, query, asked, matched, found)
-    ):
+    if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, asked, matched, found):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
@@ -619,21 +616,6 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
             return False
     asks = _asked_type(query)
     return asks is None or asks in _SOFT_TYPES or any(asks.search(match_key(text)) for text, _ in units)
-
-
-def _places_held(query: str, units: list[tuple[str, int]], hits: list[Hit], doc_text: Callable[[str], str]) -> bool:
-    """Whether the answer's documents name every place the question names (in their title, file name or
-    text; "浙大" as 浙江大学 in a title): "兰州市常住人口有多少" is not answered by 宜春's bulletin, as a year
-    the documents do not report is not answered by another year's figure."""
-    places = place_names(to_simplified(query))
-    if not places:
-        return True
-    sections = {hits[hit].section.doc_id: hits[hit].section for _, hit in units}
-    names = [match_key(f"{s.title}{Path(s.source).stem}") for s in sections.values()]
-    text = "".join(names) + "".join(match_key(doc_text(doc)) for doc in sections)
-    return all(
-        place in text or any(re.search(".*?".join(map(re.escape, place)), name) for name in names) for place in places
-    )
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:

@@ -381,18 +381,3 @@ def test_an_everyday_word_finds_the_word_the_documents_use():
     assert "上涨2.1%" in _select("2022年物价涨了多少", hits, None, flat)[2].text
     income = [passage("城镇居民人均可支配收入完成20251元。", 1.0)]
     assert _unseen_words("城里居民人均可支配收入是多少", income) == []
-
-
-def test_a_place_the_answer_document_does_not_name_is_no_answer():
-    from assistant.answer import _places_held
-
-    bulletin = Hit(Section("d0", "宜春市2022年统计公报.html", "宜春市2022年国民经济和社会发展统计公报", [], 0,
-                           "年末全市常住人口496.97万人。"), 1.0)
-    report = Hit(Section("d1", "思想汇报.docx", "思想汇报", [], 0, "我阅读了很多东西。"), 1.0)
-    doc_text = {"d0": "宜春市统计局 年末全市常住人口496.97万人。", "d1": "我阅读了很多东西。"}.__getitem__
-    units = [("年末全市常住人口496.97万人。", 0)]
-    assert not _places_held("兰州市常住人口有多少", units, [bulletin], doc_text)
-    assert _places_held("宜春市常住人口有多少", units, [bulletin], doc_text)
-    assert _places_held("宜春2022年末常住人口多少", units, [bulletin], doc_text)
-    # "东西" is a thing, not a place (jieba tags it as one).
-    assert _places_held("写思想汇报前看了多少东西", [("我阅读了很多东西。", 0)], [report], doc_text)

@@ -44,12 +44,3 @@ def test_coined_terms_are_learned_and_kept_whole():
     assert terms == {"一强三创", "三会一课"}
     add_terms(terms)
     assert "一强三创" in tokenize("党建统领一强三创行动")
-
-
-def test_place_names_without_their_administrative_suffix():
-    from assistant.text.segment import place_names
-
-    assert place_names("赣州市2022年全市地区生产总值是多少亿元") == ["赣州"]
-    assert place_names("海拉尔区2011年城镇居民收入") == ["海拉尔"]
-    assert place_names("写硕士论文前起码得看多少篇东西") == []
-    assert place_names("全国城市和农村的就业") == []

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import jieba
-import jieba.posseg
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -87,25 +86,3 @@ def add_terms(terms: Iterable[str]) -> None:
 def tokenize(text: str) -> list[str]:
     """Segmentation outside any KB (jieba's dictionary plus terms given to add_terms)."""
     return _default_segmenter().tokenize(text)
-
-
-# Words jieba tags as places (ns) that name no place in particular.
-_NOT_PLACES = frozenset({"城市", "城镇", "城区", "城乡", "城建", "农村", "乡村", "新建", "地方", "当地", "本地", "外地", "各地",
-                         "全国", "国内", "国外", "海外", "境外", "内地", "中国", "我国"})
-_DIRECTIONS = frozenset("东西南北中内外上下")  # "东西" is a thing, not a place
-_ADMIN_SUFFIX_RE = re.compile(r"(?<=..)(?:省|市|县|区|州|盟|旗)$")
-
-
-@lru_cache(maxsize=1)
-def _tagger() -> jieba.posseg.POSTokenizer:
-    return jieba.posseg.POSTokenizer(_base())
-
-
-def place_names(text: str) -> list[str]:
-    """The places a Simplified text names (jieba's ns tag), each without its 省/市/县/区: "兰州市" → "兰州"."""
-    with _lock:
-        tagged = list(_tagger().cut(text))
-    return list(dict.fromkeys(
-        _ADMIN_SUFFIX_RE.sub("", w) for w, flag in tagged
-        if flag == "ns" and len(w) > 1 and w not in _NOT_PLACES and not set(w) <= _DIRECTIONS
-    ))
