@@ -27,7 +27,7 @@ from .retrieve import Hit, Searcher
 from .text.segment import tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
-    split_sentences, split_sentences_bracketed, to_simplified, to_traditional,
+    split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
 )
 
 NOT_FOUND = "知识库中没有找到相关内容。"
@@ -398,7 +398,9 @@ def _select(
     `similarity` (question, sentences) → cosines ranks by meaning too where the question is in other words."""
     years = _asked_years(query)
     # The year is matched as a year below, not as characters any figure may share.
-    wanted = content_bigrams(_YEAR_RE.sub("", _QUESTION_WORDS_RE.sub("", expand_synonyms(query))))
+    asked_words = content_bigrams(_YEAR_RE.sub("", _QUESTION_WORDS_RE.sub("", query)))
+    synonyms = synonyms_in(query)
+    wanted = asked_words.union(*map(content_bigrams, synonyms))
     pool = _sentences(hits)
     if not wanted or not pool:
         return [], False, _Match()
@@ -407,17 +409,23 @@ def _select(
     top = hits[0].score or 1.0
     asks = _asked_type(query)
 
+    def held(text: str) -> set[str]:
+        """The wanted bigrams a text holds: the question's, and a synonym's only where the text holds it whole
+        ("学术不端" for 查重 is not said by "学术期刊")."""
+        key = match_key(text)
+        return (asked_words & content_bigrams(text)).union(*(content_bigrams(w) for w in synonyms if w in key))
+
     def overlap(s: _Sentence) -> float:
-        return sum(weights[b] for b in wanted & content_bigrams(s.text)) / total
+        return sum(weights[b] for b in held(s.text)) / total
 
     def own_overlap(s: _Sentence) -> float:
         """The overlap less the words that name the sentence's document: they chose the document, and inside
         it they match whichever sentence cites the document's own name (《武汉大学本科生毕业论文评阅表》)."""
         section = hits[s.rank].section
         asked = wanted - _document_bigrams(section)
-        own = asked & content_bigrams(s.text)
+        own = asked & held(s.text)
         # Words of the headings it stands under count for less: "地点：…" answers where under "一、体能测试的时间和地点".
-        under = (asked - own) & content_bigrams(" ".join(section.heading_path))
+        under = (asked - own) & held(" ".join(section.heading_path))
         return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
     asks_list = bool(_LIST_QUESTION_RE.search(query))

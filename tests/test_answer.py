@@ -381,3 +381,12 @@ def test_an_everyday_word_finds_the_word_the_documents_use():
     assert "上涨2.1%" in _select("2022年物价涨了多少", hits, None, flat)[2].text
     income = [passage("城镇居民人均可支配收入完成20251元。", 1.0)]
     assert _unseen_words("城里居民人均可支配收入是多少", income) == []
+
+
+def test_a_synonym_counts_only_where_the_sentence_holds_it_whole():
+    from assistant.answer import _select
+
+    rules = Hit(Section("d0", "参考文献规范.docx", "参考文献规范格式", [], 0, "1 学术期刊 [序号] 作者. 文献题名[J]. 2019: 12-15。"), 1.0)
+    # 查重 brings in 学术不端; "学术期刊" shares its first two characters and says nothing of it.
+    flat = lambda q, sentences: [0.5] * len(sentences)  # noqa: E731
+    assert _select("论文查重率要求是多少", [rules], None, flat)[2].overlap == 0

@@ -158,12 +158,16 @@ PLAIN_WORDS: dict[str, tuple[str, ...]] = {
 SYNONYMS = GENRE_SYNONYMS | PLAIN_WORDS
 
 
-def expand_synonyms(text: str) -> str:
-    """The text with the full form of each genre short form, and the 公文 word for each everyday word, it
-    uses appended (for matching only)."""
+def synonyms_in(text: str) -> list[str]:
+    """The full form of each genre short form, and the 公文 word for each everyday word, the text uses."""
     upper = to_simplified(text).upper()
-    extra = [full for short, fulls in SYNONYMS.items() if short in upper for full in fulls if full not in upper]
-    return " ".join([text, *dict.fromkeys(extra)]) if extra else text
+    return list(dict.fromkeys(full for short, fulls in SYNONYMS.items() if short in upper for full in fulls if full not in upper))
+
+
+def expand_synonyms(text: str) -> str:
+    """The text with synonyms_in(text) appended (for matching only)."""
+    extra = synonyms_in(text)
+    return " ".join([text, *extra]) if extra else text
 
 
 def item_marker(sentence: str) -> tuple[str, int] | None:
