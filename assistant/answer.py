@@ -663,7 +663,7 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
     words = [w for w in tokenize(asked) if len(w) > 1 and w.lower() not in text.lower()]
-    words = [w for w in words if not any(full in text for short, fulls in SYNONYMS.items() if short == w.upper() for full in fulls)]
+    words = [w for w in words if not any(full in text for full in SYNONYMS.get(w.upper(), ()))]
     return [w for w in words if not any(w != other and w in other for other in words)]
 
 

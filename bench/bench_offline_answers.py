@@ -6,7 +6,7 @@ Per half and KB: the share of answers citing the passage that holds the answer, 
 every expected keyword (in the question's script), the share in the question's script, and the
 off-topic questions answered "没有找到". --real-kb is a KB of ../shared/realdocs (bench_realdocs.py --kb
 builds one); without it the real-document questions are skipped. SET is a name of
-tests/test_offline_answers.py's SETS or REAL_ONLY_SETS (dev, heldout, dev2, …, heldout6).
+tests/test_offline_answers.py's SETS or REAL_ONLY_SETS (dev, heldout, dev2, dev3, heldout2, …).
 """
 from __future__ import annotations
 
