@@ -22,6 +22,21 @@ _NAMED = 0.5
 _NAMES_ONE = 0.3
 _CLEARLY = 0.5
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# How people shorten a university named for its place: 浙江大学 → 浙大, 北京师范大学 → 北师大 / 北京师大
+# (a discipline's 财经大学 is 山东财经大学's, not "财大").
+_UNIVERSITY_RE = re.compile(r"^([\u4e00-\u9fff]{2})(师范)?大学$")
+_DISCIPLINES = frozenset(
+    "财经 理工 农业 医科 工业 科技 交通 政法 民族 体育 艺术 石油 电子 林业 海洋 矿业 传媒 邮电 电力 水利 中医 药科 音乐 美术 外语 经贸 商业 工商 外国".split()
+)
+
+
+def short_names(word: str) -> list[str]:
+    """The short forms of a name word that a question may use for it (none for most words)."""
+    m = _UNIVERSITY_RE.match(word)
+    if not m or m.group(1) in _DISCIPLINES:
+        return []
+    place = m.group(1)
+    return [place[0] + "师大", place + "师大"] if m.group(2) else [place[0] + "大"]
 
 
 class DocumentNames:
@@ -42,6 +57,12 @@ class DocumentNames:
             for t in tokens:
                 df[t] = df.get(t, 0) + 1
         self.idf = {t: math.log(len(documents) / c) for t, c in df.items()}
+        # A short form stands for its name only where one name word has it (南京大学 and 南开大学 are both 南大).
+        owners: dict[str, set[str]] = {}
+        for word in df:
+            for short in short_names(word):
+                owners.setdefault(short, set()).add(word)
+        self.short = {s: next(iter(w)) for s, w in owners.items() if len(w) == 1}
 
     def strip(self, query: str, scores: dict[str, float]) -> str:
         """The question less the words of the document it names (itself when it names none)."""
@@ -65,6 +86,7 @@ class DocumentNames:
         """doc id → how far the question names it, 0..1: the share of its name covered, times how
         specific the covered words are against the best-named document."""
         words = set(self.tokenize(query))
+        words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
         matched = {d: sum(self.idf[t] for t in words & tokens) for d, tokens in self.tokens.items()}
         best = max(matched.values(), default=0.0)
         if best <= 0:

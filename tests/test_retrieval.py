@@ -101,6 +101,24 @@ def test_the_one_document_a_question_names():
     assert names.named("旅游收入是多少") is None
 
 
+def test_a_university_is_named_by_its_short_form():
+    from assistant.signals import DocumentNames, short_names
+
+    assert short_names("浙江大学") == ["浙大"] and short_names("北京师范大学") == ["北师大", "北京师大"]
+    assert short_names("财经大学") == [] and short_names("大学") == []  # a discipline is no place
+    docs = {
+        "zju": {"title": "浙江大学本科生毕业论文（设计）编写规则", "name": "编写规则.pdf"},
+        "whu": {"title": "武汉大学本科生毕业论文（设计）工作管理办法", "name": "管理办法.pdf"},
+        "nju": {"title": "南京大学学位授予细则", "name": "细则.pdf"},
+        "nku": {"title": "南开大学学位授予细则", "name": "细则2.pdf"},
+    }
+    names = DocumentNames(docs)
+    short, full = names.scores("浙大毕业论文题目最长几个字"), names.scores("浙江大学毕业论文题目最长几个字")
+    assert max(short, key=short.get) == "zju" and short["zju"] == full["zju"]
+    # 南大 could be either: it names neither.
+    assert names.scores("南大的学位授予细则") == names.scores("的学位授予细则")
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 
