@@ -123,6 +123,10 @@ _TIME_RE = re.compile(
 # A place ("在哪里举行") is given as a notice gives it: "地点：…", an address, a venue.
 _ASKS_PLACE_RE = re.compile(r"哪里|哪儿|什么地方|何地|什么地点|在哪")
 _PLACE_RE = re.compile(r"地点|地址|场所|会场|考场|考点|田径场|体育馆|体育场|(?:路|街|大道)\d+号|校区|大楼|报告厅|礼堂")
+# Who delivered or wrote the document ("报告是谁作的") is said at its head: an office, then a name, ending
+# the signature line or followed by what the person delivered ("国务院总理李克强关于政府工作的报告").
+_ASKS_SPEAKER_RE = re.compile(r"谁(?:作|做|讲|写|起草|发表|签发|主持)|(?:作者|报告人|讲话人|发言人|起草人)是|是谁的(?:讲话|报告)")
+_SPEAKER_RE = re.compile(r"(?:区长|市长|省长|县长|州长|旗长|主席|书记|主任|总理|部长|厅长|局长|校长|院长|行政长官)(?:[\u4e00-\u9fff]{2,4}$|[\u4e00-\u9fff]{2,3}(?:关于|所?作))")
 _SOFT_TYPES = (_TIME_RE, _PLACE_RE)  # said in words as often as not: they rank an answer but never rule one out
 _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
@@ -341,12 +345,15 @@ class _Match:
 
 
 def _asked_type(query: str) -> re.Pattern | None:
-    """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place) matches, if it asks for one."""
+    """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place, a
+    speaker) matches, if it asks for one."""
     plain = to_simplified(query)
     if _ASKS_QUANTITY_RE.search(plain) or any(asks.search(plain) for asks, _ in _ASKED_UNITS):
         return next((gives for asks, gives in _ASKED_UNITS if asks.search(plain)), _QUANTITY_RE)
     if _ASKS_TIME_RE.search(plain):
         return _TIME_RE
+    if _ASKS_SPEAKER_RE.search(plain):
+        return _SPEAKER_RE
     return _PLACE_RE if _ASKS_PLACE_RE.search(plain) else None
 
 
@@ -432,7 +439,9 @@ def _select(
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
     # what is asked for (a figure, a time) or nothing in particular is asked; meaning ranks the candidates
     # beside their words. A list question names its lead's words and needs no help.
-    candidates = [
+    # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
+    signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
+    candidates = signatures or [
         s for s in pool if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
     ]
     if not candidates:
@@ -593,12 +602,21 @@ def _answer_offline(
     # A question that names one document is answered from it or not at all: another document's answer misleads.
     named = searcher.names.named(to_simplified(query))
     found = [h for h in hits if h.section.doc_id == named] if named else hits
+    if _asked_type(query) is _SPEAKER_RE:
+        found = found + _openings(searcher, found)
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
     if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, asked, matched, found):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
+
+
+def _openings(searcher: Searcher, hits: list[Hit]) -> list[Hit]:
+    """The first passage of each document among the hits that the hits lack (where a speaker is named)."""
+    have = {h.section.doc_id for h in hits if h.section.position == 0}
+    docs = [d for d in dict.fromkeys(h.section.doc_id for h in hits) if d not in have]
+    return [Hit(sections[0], 0.0) for d in docs if (sections := searcher.kb.document_sections(d))]
 
 
 def _similarity(searcher: Searcher, asked: np.ndarray) -> Similarity:

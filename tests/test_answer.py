@@ -390,3 +390,28 @@ def test_a_synonym_counts_only_where_the_sentence_holds_it_whole():
     # 查重 brings in 学术不端; "学术期刊" shares its first two characters and says nothing of it.
     flat = lambda q, sentences: [0.5] * len(sentences)  # noqa: E731
     assert _select("论文查重率要求是多少", [rules], None, flat)[2].overlap == 0
+
+
+def test_who_delivered_a_report_is_answered_by_its_signature_line():
+    from assistant.answer import _select
+
+    def report(year, position, text, score):
+        return Hit(Section(f"d{year}", f"海拉尔区{year}年政府工作报告.txt", "政府工作报告", [], position, text), score)
+
+    hits = [
+        report(2019, 18, "在此，我代表区人民政府，向全区各族干部群众表示衷心的感谢！", 1.0),
+        report(2014, 0, "——2014年2月19日在海拉尔区人民代表大会上\n海拉尔区人民政府区长　　杜联合\n各位代表：", 0.9),
+        report(2019, 0, "——2019年3月4日在海拉尔区人民代表大会上\n呼伦贝尔市海拉尔区人民政府代区长  萨国文\n各位代表：", 0.1),
+    ]
+    # The 2019 report's opening ranks last, below the passage that speaks of 代表 and 报告 in its words.
+    units = _select("海拉尔2019年的政府工作报告是谁作的", hits, None, None)[0]
+    assert [text for text, _ in units] == ["呼伦贝尔市海拉尔区人民政府代区长  萨国文"]
+
+
+def test_the_genres_short_forms_and_plain_words_reach_the_documents_words():
+    from assistant.text.chinese import synonyms_in
+
+    assert "棚户区改造" in synonyms_in("2013年棚改面积多少")
+    assert "行政职业能力测验" in synonyms_in("国考行测考多长时间")
+    assert {"户籍", "迁入"} <= set(synonyms_in("一年把户口迁进来的有多少人"))
+    assert {"日均", "新设"} <= set(synonyms_in("平均一天新注册多少家企业"))
