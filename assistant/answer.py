@@ -140,6 +140,9 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("上半年", "下半年"),
 )
 _HEADING_SHARE = 0.5
+# A field line of a notice ("2、地点：…", "时间：…"): its heading says whose field it is.
+_FIELD_RE = re.compile(r"^\W*(?:\d{1,2}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[)）])?\s*(?P<label>[\u4e00-\u9fff]{2,6})[：:]")
+_FIELD_PENALTY = 0.2
 _END_MARKS = "。；;！？!?：:"
 _LEAD_MARKS = ("：", ":")  # a line ending in a colon announces what follows
 # "还存在差距：一是……。" — a list's first item after the lead's colon, split off so the list can be found.
@@ -450,13 +453,30 @@ def _select(
     cosines = dict(zip(map(id, candidates), similarity(query, [s.text for s in candidates]))) if guess else {}
     best_cosine = max(cosines.values(), default=0.0)
 
+    def off_heading(s: _Sentence) -> float:
+        """The share of a field line's heading words that neither the question, the document's name nor the
+        line says: under "二、领取体能测试准考证的时间和地点", "地点：…" is where to collect a ticket, not
+        where the test is that "体能测试在哪里" asks."""
+        section = hits[s.rank].section
+        heading = content_bigrams(section.heading_path[-1])
+        said = wanted | _document_bigrams(section) | content_bigrams(s.text)
+        return len(heading - said) / len(heading) if heading else 0.0
+
+    # Field lines of one label under several headings ("地点：…" under 一、 and under 二、): the heading that
+    # says least that the question does not ask decides.
+    fields: dict[str, list[tuple[_Sentence, float]]] = {}
+    for s in candidates:
+        if (field := _FIELD_RE.match(s.text)) and hits[s.rank].section.heading_path:
+            fields.setdefault(field.group("label"), []).append((s, off_heading(s)))
+    off = {id(s): share - min(x for _, x in group) for group in fields.values() for s, share in group}
+
     def score(s: _Sentence) -> float:
         typed = _TYPE_BONUS if asks and asks.search(s.key) else 0.0
         # "具体安排如下：" announces what follows and answers no question but a list question.
         lead = _LEAD_PENALTY if not asks_list and s.text.endswith(_LEAD_MARKS) else 0.0
         return (
             own_overlap(s) + _RANK_PRIOR * max(hits[s.rank].score, 0.0) / top + _YEAR_BONUS * _year_fit(s, hits, years)
-            + typed - lead
+            + typed - lead - _FIELD_PENALTY * off.get(id(s), 0.0)
         )
 
     def meaning(s: _Sentence) -> float:

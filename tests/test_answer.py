@@ -415,3 +415,24 @@ def test_the_genres_short_forms_and_plain_words_reach_the_documents_words():
     assert "行政职业能力测验" in synonyms_in("国考行测考多长时间")
     assert {"户籍", "迁入"} <= set(synonyms_in("一年把户口迁进来的有多少人"))
     assert {"日均", "新设"} <= set(synonyms_in("平均一天新注册多少家企业"))
+
+
+def test_a_field_line_answers_under_the_heading_the_question_asks_about():
+    from assistant.answer import _select
+
+    def part(position, heading, text, score):
+        section = Section("d0", "2019年度录用人民警察体能测试的通知.doc", "体能测试的通知", [heading], position, f"{heading}\n{text}")
+        return Hit(section, score)
+
+    hits = [
+        part(2, "二、领取体能测试准考证的时间和地点", "1、时间：7月11日\n2、地点：市公安局政治部A327", 1.0),
+        part(1, "一、体能测试的时间和地点", "1、时间：7月13日\n2、地点：师范学院田径场", 0.98),
+    ]
+    # Both lines read "地点：…" and mean alike to the model, and their passages rank alike; only the heading
+    # says whose place it is.
+    def similarity(q, sentences):
+        return [0.3 if s.startswith(("一、", "二、")) else 0.5 for s in sentences]
+
+    assert "田径场" in _select("体能测试在哪里考", hits, None, similarity)[2].text
+    ticket = " ".join(text for text, _ in _select("体能测试准考证在哪里领", hits, None, similarity)[0])
+    assert "政治部" in ticket and "田径场" not in ticket
