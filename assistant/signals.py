@@ -93,7 +93,17 @@ class DocumentNames:
             return dict.fromkeys(self.tokens, 0.0)
         # Covering a short, common name ("工作报告") says less than covering a long, specific one.
         totals = {d: sum(self.idf[t] for t in tokens) for d, tokens in self.tokens.items()}
-        return {d: matched[d] / best * matched[d] / totals[d] if totals[d] > 0 else 0.0 for d in self.tokens}
+        own = {d: matched[d] / best * matched[d] / totals[d] if totals[d] > 0 else 0.0 for d in self.tokens}
+        # Names the question covers by the same words are named alike once one of them is named: the words
+        # that tell them apart are not asked, so the shorter name is no better named ("武汉大学硕士学位论文…"
+        # names the 印制规定 and the 撰写评审及答辩 rules alike). A word in passing ("年") names none of them.
+        alike: dict[frozenset[str], float] = {}
+        for d, tokens in self.tokens.items():
+            key = frozenset(words & tokens)
+            alike[key] = max(alike.get(key, 0.0), own[d])
+        return {
+            d: top if (top := alike[frozenset(words & tokens)]) >= _NAMES_ONE else own[d] for d, tokens in self.tokens.items()
+        }
 
 
 _CN_DIGITS = "零一二三四五六七八九"

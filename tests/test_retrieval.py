@@ -119,6 +119,22 @@ def test_a_university_is_named_by_its_short_form():
     assert names.scores("南大的学位授予细则") == names.scores("的学位授予细则")
 
 
+def test_names_the_question_covers_by_the_same_words_are_named_alike():
+    from assistant.signals import DocumentNames
+
+    docs = {
+        "print": {"title": "武汉大学硕士学位论文印制规定", "name": "印制规定.docx"},
+        "defence": {"title": "武汉大学硕士学位论文撰写评审及答辩的有关规定", "name": "有关规定.docx"},
+        "refs": {"title": "山东财经大学本科毕业论文参考文献规范格式", "name": "参考文献.docx"},
+    }
+    names = DocumentNames(docs)
+    # The question says nothing of printing or of defence: the shorter name is no better named.
+    scores = names.scores("武汉大学硕士学位论文正文最少要写多少字")
+    assert scores["print"] == scores["defence"] > scores["refs"]
+    assert names.named("武汉大学硕士学位论文正文最少要写多少字") is None
+    assert names.named("武汉大学硕士学位论文印制用什么纸") == "print"
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 
