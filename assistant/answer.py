@@ -439,11 +439,11 @@ def _select(
         return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
     asks_list = bool(_LIST_QUESTION_RE.search(query))
+    # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
+    signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
     # what is asked for (a figure, a time) or nothing in particular is asked; meaning ranks the candidates
     # beside their words. A list question names its lead's words and needs no help.
-    # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
-    signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     candidates = signatures or [
         s for s in pool if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
     ]

@@ -97,13 +97,11 @@ class DocumentNames:
         # Names the question covers by the same words are named alike once one of them is named: the words
         # that tell them apart are not asked, so the shorter name is no better named ("武汉大学硕士学位论文…"
         # names the 印制规定 and the 撰写评审及答辩 rules alike). A word in passing ("年") names none of them.
+        covered_by = {d: frozenset(words & tokens) for d, tokens in self.tokens.items()}
         alike: dict[frozenset[str], float] = {}
-        for d, tokens in self.tokens.items():
-            key = frozenset(words & tokens)
+        for d, key in covered_by.items():
             alike[key] = max(alike.get(key, 0.0), own[d])
-        return {
-            d: top if (top := alike[frozenset(words & tokens)]) >= _NAMES_ONE else own[d] for d, tokens in self.tokens.items()
-        }
+        return {d: top if (top := alike[key]) >= _NAMES_ONE else own[d] for d, key in covered_by.items()}
 
 
 _CN_DIGITS = "零一二三四五六七八九"
