@@ -8,7 +8,8 @@ were tuned; offline_answers_dev2/dev3.jsonl real-document sets tuned on in the s
 offline_answers_heldout4/heldout5.jsonl held out from it (each written by someone who saw neither the
 answer code nor the other sets); offline_answers_heldout6.jsonl, written the same way, held out from the
 third round (and tuned on in the fourth), offline_answers_heldout7.jsonl held out from the fourth (tuned on
-in the fifth), and offline_answers_heldout8.jsonl held out from the fifth.
+in the fifth), offline_answers_heldout8.jsonl held out from the fifth (tuned on in the sixth), and
+offline_answers_heldout9.jsonl held out from the sixth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -37,6 +38,7 @@ REAL_ONLY_SETS = {
     "heldout6": DATA / "offline_answers_heldout6.jsonl",
     "heldout7": DATA / "offline_answers_heldout7.jsonl",
     "heldout8": DATA / "offline_answers_heldout8.jsonl",
+    "heldout9": DATA / "offline_answers_heldout9.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
