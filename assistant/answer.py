@@ -24,7 +24,8 @@ from .errors import BiganError
 from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
-from .text.segment import tokenize
+from .signals import REVIEWS_LAST_YEAR
+from .text.segment import proper_names, tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
@@ -96,7 +97,6 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
 _OWN_YEAR_RE = re.compile(r"(?<![\d比较是与于])((?:19|20)\d{2})年")  # not "比2021年减少": a comparison is not the year reported
 _DOCUMENT_YEAR_RE = re.compile(r"((?:19|20)\d{2})年度?[^，。？?、\s]{0,12}?(?:报告|公报|通知|大纲|办法|规定|规则|名单|目录|纪要|方案)")
 _TITLE_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")  # file names write "2026_甘肃省_…"
-_REVIEWS_LAST_YEAR = "政府工作报告"  # delivered early in year N, it reports on N-1
 _YEAR_BONUS = 0.3
 # What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
 # figure, a time ("什么时候") by one that names a month, a part of one or a term; such sentences come first,
@@ -395,7 +395,7 @@ def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
     named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
     if named:
         return 1 if named & years.data else -1
-    if _REVIEWS_LAST_YEAR in document:
+    if REVIEWS_LAST_YEAR in document:
         of |= {str(int(y) - 1) for y in of}
     return (1 if of & years.data else -1) if of else 0
 
@@ -444,8 +444,11 @@ def _select(
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
     # what is asked for (a figure, a time) or nothing in particular is asked; meaning ranks the candidates
     # beside their words. A list question names its lead's words and needs no help.
+    # A sentence under the other member of a pair (本科 rules where 硕士 is asked) is no answer, however close.
     candidates = signatures or [
-        s for s in pool if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
+        s for s in pool
+        if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
+        and not _contradicts(query, hits[s.rank].section.title + s.text)
     ]
     if not candidates:
         return [], False, _Match()
@@ -647,6 +650,16 @@ def _similarity(searcher: Searcher, asked: np.ndarray) -> Similarity:
     return cosines
 
 
+def _contradicts(query: str, said: str) -> bool:
+    """Whether `said` speaks of the other member of a pair the genre sets apart and not of the one asked."""
+    plain, said = to_simplified(query), match_key(said)
+    for members in _CONTRASTS:
+        asked = [m for m in members if m in plain]
+        if asked and not any(m in said for m in asked) and any(m in said for m in members if m not in asked):
+            return True
+    return False
+
+
 def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit]) -> bool:
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
     the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
@@ -654,12 +667,8 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     a sentence on the exam's two subjects is no answer); a time or place asked may be answered in words."""
     if matched.year_fit < 0:
         return False
-    said = match_key("".join(f"{hits[hit].section.title}{text}" for text, hit in units))
-    plain = to_simplified(query)
-    for members in _CONTRASTS:
-        asked = [m for m in members if m in plain]
-        if asked and not any(m in said for m in asked) and any(m in said for m in members if m not in asked):
-            return False
+    if _contradicts(query, "".join(f"{hits[hit].section.title}{text}" for text, hit in units)):
+        return False
     asks = _asked_type(query)
     return asks is None or asks in _SOFT_TYPES or any(asks.search(match_key(text)) for text, _ in units)
 
@@ -674,15 +683,20 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     one only where the answer gives the figure asked for ("欠债" for 债务 in "化解政府债务12.43亿元") —
     unless dense and BM25 retrieval both put the same passage at the top and one word alone is missing:
     a question in other words than the document's ("门槛" for 起征点), which a user would rather see
-    answered than told "没有找到"."""
+    answered than told "没有找到". A place or body the question names in full and no passage holds is never
+    answered."""
     sentence, overlap = matched.text, matched.overlap
+    unseen = _unseen_words(query, hits)
+    # A place or body named in full that no passage holds ("兰州市" where the KB has 宜春's bulletin) is one
+    # the KB does not cover, however close the rest of the question comes.
+    if proper_names(to_simplified(query)) & set(unseen):
+        return False
     # A sentence that shares no word with the question answers it by its own meaning alone: its title and
     # headings chose the document, not the sentence ("正文字数" asked, a rule on authors' names under the thesis rules).
     read = searcher.embedder.encode_documents([sentence, matched.context] if overlap else [sentence])
     cosine = float((read @ asked).max())
     if cosine >= _SURE_COSINE:
         return True
-    unseen = _unseen_words(query, hits)
     # An answer that gives the figure asked for (of its kind and year, checked before) may word one thing otherwise.
     allowed = 1 if _asked_type(query) not in (None, *_SOFT_TYPES) else 0
     if len(unseen) > allowed:

@@ -22,6 +22,7 @@ _NAMED = 0.5
 _NAMES_ONE = 0.3
 _CLEARLY = 0.5
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+REVIEWS_LAST_YEAR = "政府工作报告"  # delivered early in year N, it reports on N-1
 # How people shorten a university named for its place: 浙江大学 → 浙大, 北京师范大学 → 北师大 / 北京师大
 # (a discipline's 财经大学 is 山东财经大学's, not "财大").
 _UNIVERSITY_RE = re.compile(r"^([\u4e00-\u9fff]{2})(师范)?大学$")
@@ -63,6 +64,14 @@ class DocumentNames:
             for short in short_names(word):
                 owners.setdefault(short, set()).add(word)
         self.short = {s: next(iter(w)) for s, w in owners.items() if len(w) == 1}
+        # A work report is named by the year it reviews too ("海拉尔2013年…" asks the 2014 report), but only
+        # where the question names its place and not its own year: a year alone ("2018年全国…") or beside
+        # the report's own ("2019年政府工作报告里，2018年…") would pull in any place's report.
+        self.reviews = {
+            d: (own, str(int(own) - 1)) for d, e in documents.items()
+            if REVIEWS_LAST_YEAR in (name := _name_text(e)) and (own := max(_YEAR_RE.findall(name), default=""))
+        }
+        self.generic = set(tokenize(REVIEWS_LAST_YEAR))
 
     def strip(self, query: str, scores: dict[str, float]) -> str:
         """The question less the words of the document it names (itself when it names none)."""
@@ -87,21 +96,27 @@ class DocumentNames:
         specific the covered words are against the best-named document."""
         words = set(self.tokenize(query))
         words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
-        matched = {d: sum(self.idf[t] for t in words & tokens) for d, tokens in self.tokens.items()}
+        covered_by = {d: words & tokens for d, tokens in self.tokens.items()}
+        for d, (own, reviewed) in self.reviews.items():
+            place = {w for w in covered_by[d] - self.generic if len(w) > 1 and not w.isdigit()}
+            if reviewed in words and own not in words and place:
+                covered_by[d] = covered_by[d] | {reviewed}
+        rarest = math.log(max(len(self.tokens), 1))
+        matched = {d: sum(self.idf.get(t, rarest) for t in covered) for d, covered in covered_by.items()}
         best = max(matched.values(), default=0.0)
         if best <= 0:
             return dict.fromkeys(self.tokens, 0.0)
         # Covering a short, common name ("工作报告") says less than covering a long, specific one.
         totals = {d: sum(self.idf[t] for t in tokens) for d, tokens in self.tokens.items()}
-        own = {d: matched[d] / best * matched[d] / totals[d] if totals[d] > 0 else 0.0 for d in self.tokens}
+        own = {d: min(matched[d] / best * matched[d] / totals[d], 1.0) if totals[d] > 0 else 0.0 for d in self.tokens}
         # Names the question covers by the same words are named alike once one of them is named: the words
         # that tell them apart are not asked, so the shorter name is no better named ("武汉大学硕士学位论文…"
         # names the 印制规定 and the 撰写评审及答辩 rules alike). A word in passing ("年") names none of them.
-        covered_by = {d: frozenset(words & tokens) for d, tokens in self.tokens.items()}
+        keys = {d: frozenset(covered) for d, covered in covered_by.items()}
         alike: dict[frozenset[str], float] = {}
-        for d, key in covered_by.items():
+        for d, key in keys.items():
             alike[key] = max(alike.get(key, 0.0), own[d])
-        return {d: top if (top := alike[key]) >= _NAMES_ONE else own[d] for d, key in covered_by.items()}
+        return {d: top if (top := alike[key]) >= _NAMES_ONE else own[d] for d, key in keys.items()}
 
 
 _CN_DIGITS = "零一二三四五六七八九"

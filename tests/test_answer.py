@@ -436,3 +436,35 @@ def test_a_field_line_answers_under_the_heading_the_question_asks_about():
     assert "田径场" in _select("体能测试在哪里考", hits, None, similarity)[2].text
     ticket = " ".join(text for text, _ in _select("体能测试准考证在哪里领", hits, None, similarity)[0])
     assert "政治部" in ticket and "田径场" not in ticket
+
+
+def test_a_sentence_under_the_other_member_of_a_pair_gives_way_to_one_under_the_member_asked():
+    from assistant.answer import _select
+
+    hits = [
+        Hit(Section("zju", "zju.pdf", "浙江大学本科生毕业论文编写规则", [], 0,
+                    "论文在打印和印刷时需纸张的四周留足空白边缘，每一面的上方和左侧分别留25mm以上间隙。"), 1.0),
+        Hit(Section("whu", "whu.docx", "武汉大学硕士学位论文印制规定", [], 0, "论文在印制时，纸张四周应分别留出25mm以上的空白边缘。"), 0.9),
+    ]
+    # The 本科 rule shares more of the words, but the question asks about 硕士 theses.
+    units, _, _ = _select("硕士论文打印的时候纸张四周要留多少空白", hits)
+    assert units and all(hits[n].section.doc_id == "whu" for _, n in units)
+
+
+def test_a_place_named_in_full_that_no_passage_holds_is_not_answered():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import _Match, _relevant
+
+    searcher = SimpleNamespace(embedder=_WordVectors({"常住人口": 0}))
+    bulletin = [Hit(Section("d0", "宜春市2022年统计公报.txt", "宜春市2022年国民经济和社会发展统计公报", [], 0,
+                            "年末全市常住人口496.97万人。"), 1.0)]
+    asked = np.eye(8, dtype="float32")[0]
+    sentence = "年末全市常住人口496.97万人。"
+    matched = _Match(sentence, f"宜春市2022年国民经济和社会发展统计公报 {sentence}", overlap=0.5)
+    assert _relevant(searcher, "宜春市常住人口有多少", asked, matched, bulletin)
+    assert not _relevant(searcher, "兰州市常住人口有多少", asked, matched, bulletin)
+    assert not _relevant(searcher, "西北师范大学的常住人口有多少", asked, matched, bulletin)
+

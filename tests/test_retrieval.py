@@ -135,6 +135,20 @@ def test_names_the_question_covers_by_the_same_words_are_named_alike():
     assert names.named("武汉大学硕士学位论文印制用什么纸") == "print"
 
 
+def test_a_work_report_is_named_by_the_year_it_reviews_beside_its_place():
+    from assistant.signals import DocumentNames
+
+    docs = {f"d{year}": {"title": "政府工作报告", "name": f"海拉尔区{year}年政府工作报告.txt"} for year in (2012, 2014, 2019)}
+    docs["national"] = {"title": "政府工作报告", "name": "工作报告.txt"}
+    names = DocumentNames(docs)
+    # Delivered early in 2014, the 2014 report reviews 2013.
+    assert names.named("海拉尔2013年收回了几辆公务车") == "d2014"
+    assert names.named("海拉尔2011年新进驻了哪些银行") == "d2012"
+    # A year alone names no place's report, nor does it beside the report's own year.
+    assert names.named("2018年全国农村贫困人口减少了多少") is None
+    assert names.scores("2019年政府工作报告里2018年新增多少公里高铁") == names.scores("2019年政府工作报告里新增多少公里高铁")
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 
