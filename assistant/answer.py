@@ -84,9 +84,10 @@ _AGREE_RANK = 2  # both rankings put the top passage this high…
 _AGREED_COSINE = 0.35  # …and the sentence is this close and holds this share of the question's content
 _AGREED_OVERLAP = 0.1
 _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
-# Words that ask when, how much or for which part, whatever the subject: a passage need not hold them.
+# Words that ask when, how much or for which part, or point at what was spoken of ("这份", "那个"),
+# whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
-    r"哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"[这那该本此](?:份|个|篇|次|项|条|场)|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -127,7 +128,12 @@ _PLACE_RE = re.compile(r"地点|地址|场所|会场|考场|考点|田径场|体
 # the signature line or followed by what the person delivered ("国务院总理李克强关于政府工作的报告").
 _ASKS_SPEAKER_RE = re.compile(r"谁(?:作|做|讲|写|起草|发表|签发|主持)|(?:作者|报告人|讲话人|发言人|起草人)是|是谁的(?:讲话|报告)")
 _SPEAKER_RE = re.compile(r"(?:区长|市长|省长|县长|州长|旗长|主席|书记|主任|总理|部长|厅长|局长|校长|院长|行政长官)(?:[\u4e00-\u9fff]{2,4}$|[\u4e00-\u9fff]{2,3}(?:关于|所?作))")
-_SOFT_TYPES = (_TIME_RE, _PLACE_RE)  # said in words as often as not: they rank an answer but never rule one out
+# "可以…吗", "行不行": whether something is allowed is answered by the rule that allows or forbids it.
+_ASKS_RULE_RE = re.compile(
+    r"行不行|可不可以|能不能|让不让|准不准|允不允许|是否(?:可以|允许|能|准)|(?:可以|能|准|让|允许)[^，,。？?]{0,12}吗|是不是就?不"
+)
+_RULE_RE = re.compile(r"不得|禁止|严禁|不准|不允许|不可以?|不能|无效|不提倡|不予|允许|方可|必须|一律|只能|可以")
+_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE)  # said in words as often as not: they rank an answer but never rule one out
 _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
@@ -349,7 +355,7 @@ class _Match:
 
 def _asked_type(query: str) -> re.Pattern | None:
     """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place, a
-    speaker) matches, if it asks for one."""
+    speaker, a rule) matches, if it asks for one."""
     plain = to_simplified(query)
     if _ASKS_QUANTITY_RE.search(plain) or any(asks.search(plain) for asks, _ in _ASKED_UNITS):
         return next((gives for asks, gives in _ASKED_UNITS if asks.search(plain)), _QUANTITY_RE)
@@ -357,7 +363,9 @@ def _asked_type(query: str) -> re.Pattern | None:
         return _TIME_RE
     if _ASKS_SPEAKER_RE.search(plain):
         return _SPEAKER_RE
-    return _PLACE_RE if _ASKS_PLACE_RE.search(plain) else None
+    if _ASKS_PLACE_RE.search(plain):
+        return _PLACE_RE
+    return _RULE_RE if _ASKS_RULE_RE.search(plain) else None
 
 
 def _document_bigrams(section: Section) -> set[str]:

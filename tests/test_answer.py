@@ -468,3 +468,18 @@ def test_a_place_named_in_full_that_no_passage_holds_is_not_answered():
     assert not _relevant(searcher, "兰州市常住人口有多少", asked, matched, bulletin)
     assert not _relevant(searcher, "西北师范大学的常住人口有多少", asked, matched, bulletin)
 
+
+
+def test_whether_something_is_allowed_is_answered_by_the_rule():
+    rules = Hit(Section("d0", "答辩规定.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", ["（一）答辩环境要求"], 3,
+                        "1.答辩场所应宽敞、明亮，有学术氛围；2.答辩秘书应提前布置答辩现场，准备好茶水和纸笔；"
+                        "3.答辩场所内不提倡摆放水果、副食（水果、副食可摆放在休息场所）；"), 1.0)
+    text, _ = extractive_answer("硕士答辩现场可以准备点水果吃吗", [rules])
+    assert "不提倡摆放水果" in text
+
+
+def test_words_that_point_at_the_document_are_not_missing_from_the_passages():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 0, "作为一名科员，我始终坚持高标准、严要求。"), 1.0)]
+    assert _unseen_words("这份思想汇报里作者坚持什么标准", report) == ["作者"]
