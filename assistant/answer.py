@@ -84,10 +84,10 @@ _AGREE_RANK = 2  # both rankings put the top passage this high…
 _AGREED_COSINE = 0.35  # …and the sentence is this close and holds this share of the question's content
 _AGREED_OVERLAP = 0.1
 _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
-# Words that ask when, how much or for which part, or point at what was spoken of ("这份", "那个"),
-# whatever the subject: a passage need not hold them.
+# Words that ask when, how much or for which part, point at what was spoken of ("这份", "那个") or give a
+# verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
-    r"[这那该本此](?:份|个|篇|次|项|条|场)|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -699,6 +699,9 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     # the KB does not cover, however close the rest of the question comes.
     if proper_names(to_simplified(query)) & set(unseen):
         return False
+    # A year the sentence was found to report ("过去一年" in the 2012 report for "2011年") is not missing.
+    if matched.year_fit > 0:
+        unseen = [w for w in unseen if not _TITLE_YEAR_RE.fullmatch(w)]
     # A sentence that shares no word with the question answers it by its own meaning alone: its title and
     # headings chose the document, not the sentence ("正文字数" asked, a rule on authors' names under the thesis rules).
     read = searcher.embedder.encode_documents([sentence, matched.context] if overlap else [sentence])

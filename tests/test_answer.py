@@ -1,5 +1,6 @@
 """Q&A: the offline extractive path on the real KB, and the LLM path against the loopback stub."""
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -483,3 +484,31 @@ def test_words_that_point_at_the_document_are_not_missing_from_the_passages():
 
     report = [Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 0, "作为一名科员，我始终坚持高标准、严要求。"), 1.0)]
     assert _unseen_words("这份思想汇报里作者坚持什么标准", report) == ["作者"]
+
+
+def test_a_year_the_sentence_reports_without_naming_it_is_not_missing():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import _Match, _relevant
+
+    searcher = SimpleNamespace(embedder=_WordVectors({"旅游": 0}))
+    report = [Hit(Section("d0", "海拉尔区2012年政府工作报告.txt", "政府工作报告", ["一、过去一年工作回顾"], 3,
+                          "全年接待国内外旅游人数达到309.5万人次。"), 1.0)]
+    asked = np.zeros(8, dtype="float32")
+    asked[0], asked[1] = 0.45, (1 - 0.45**2) ** 0.5  # near the sentence, not sure of it
+    sentence = "全年接待国内外旅游人数达到309.5万人次。"
+    reviewed = _Match(sentence, f"政府工作报告 一、过去一年工作回顾 {sentence}", overlap=0.3, year_fit=1)
+    assert _relevant(searcher, "2011年海拉尔接待国内外旅游人数", asked, reviewed, report)
+    assert not _relevant(searcher, "2011年海拉尔接待国内外旅游人数", asked, replace(reviewed, year_fit=0), report)
+
+
+def test_plain_words_of_tests_and_averages_reach_the_documents_words():
+    from assistant.answer import _unseen_words
+
+    bulletin = [Hit(Section("d0", "公报.txt", "统计公报", [], 0, "城镇居民人均可支配收入20251元。申论试卷由三部分组成。"), 1.0)]
+    assert _unseen_words("城镇居民平均每人可支配收入", bulletin) == []
+    assert _unseen_words("申论卷子由几部分组成", bulletin) == []
+    unseen = _unseen_words("申论考试能带资料进去吗", bulletin)
+    assert "资料" in unseen and "进去" not in unseen
