@@ -87,7 +87,8 @@ _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
 # Words that ask when, how much or for which part, point at what was spoken of ("这份", "那个") or give a
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
-    r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -138,12 +139,16 @@ _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
 # not answered by a sentence or document about another (博士 rules differ from 硕士 rules; 东北师范大学 is
-# not 西北师范大学; a 农村 figure stands beside the 城镇 one in the same sentence).
+# not 西北师范大学; a 农村 figure stands beside the 城镇 one in the same sentence; an exam's 笔试 rules are
+# not its 面试's, nor a 结婚 count a 离婚 one).
 _CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("博士", "硕士", "学士", "本科", "专科"),
     ("东北", "西北", "华北", "华东", "华南", "华中", "西南", "东南"),
     ("城镇", "农村"),
     ("上半年", "下半年"),
+    ("笔试", "面试"),
+    ("男性", "女性"),
+    ("结婚", "离婚"),
 )
 _HEADING_SHARE = 0.5
 # A field line of a notice ("2、地点：…", "时间：…"): its heading says whose field it is.

@@ -71,7 +71,7 @@ class DocumentNames:
             d: (own, str(int(own) - 1)) for d, e in documents.items()
             if REVIEWS_LAST_YEAR in (name := _name_text(e)) and (own := max(_YEAR_RE.findall(name), default=""))
         }
-        self.generic = set(tokenize(REVIEWS_LAST_YEAR))
+        self.report_words = set(self.tokenize(REVIEWS_LAST_YEAR))
 
     def strip(self, query: str, scores: dict[str, float]) -> str:
         """The question less the words of the document it names (itself when it names none)."""
@@ -98,7 +98,7 @@ class DocumentNames:
         words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
         covered_by = {d: words & tokens for d, tokens in self.tokens.items()}
         for d, (own, reviewed) in self.reviews.items():
-            place = {w for w in covered_by[d] - self.generic if len(w) > 1 and not w.isdigit()}
+            place = {w for w in covered_by[d] - self.report_words if len(w) > 1 and not w.isdigit()}
             if reviewed in words and own not in words and place:
                 covered_by[d] = covered_by[d] | {reviewed}
         rarest = math.log(max(len(self.tokens), 1))

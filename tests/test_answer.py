@@ -512,3 +512,16 @@ def test_plain_words_of_tests_and_averages_reach_the_documents_words():
     assert _unseen_words("申论卷子由几部分组成", bulletin) == []
     unseen = _unseen_words("申论考试能带资料进去吗", bulletin)
     assert "资料" in unseen and "进去" not in unseen
+
+
+def test_an_exams_stages_the_sexes_and_marriage_and_divorce_are_told_apart():
+    from assistant.answer import _answers, _Match
+
+    outline = [Hit(Section("d0", "大纲.pdf", "公务员考试录用公共科目笔试考试大纲", [], 0, ""), 1.0)]
+    written = [("笔试分为行政职业能力测验和申论两科，满分各100分。", 0)]
+    assert _answers("公务员考试笔试满分多少分", written, _Match(), outline)
+    assert not _answers("公务员考试面试满分多少分", written, _Match(), outline)
+    marriages = [("2021年，深圳市共办理结婚登记7.64万对。", 0)]
+    assert _answers("深圳2021年办理结婚登记多少对", marriages, _Match(), outline)
+    assert not _answers("深圳2021年办理离婚登记多少对", marriages, _Match(), outline)
+    assert not _answers("深圳女性人均预期寿命多少岁", [("男性人均预期寿命为81.2岁。", 0)], _Match(), outline)
