@@ -68,8 +68,8 @@ class DocumentNames:
         # where the question names its place and not its own year: a year alone ("2018年全国…") or beside
         # the report's own ("2019年政府工作报告里，2018年…") would pull in any place's report.
         self.reviews = {
-            d: (own, str(int(own) - 1)) for d, e in documents.items()
-            if REVIEWS_LAST_YEAR in (name := _name_text(e)) and (own := max(_YEAR_RE.findall(name), default=""))
+            d: (year, str(int(year) - 1)) for d, e in documents.items()
+            if REVIEWS_LAST_YEAR in (name := _name_text(e)) and (year := max(_YEAR_RE.findall(name), default=""))
         }
         self.report_words = set(self.tokenize(REVIEWS_LAST_YEAR))
 
@@ -97,9 +97,9 @@ class DocumentNames:
         words = set(self.tokenize(query))
         words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
         covered_by = {d: words & tokens for d, tokens in self.tokens.items()}
-        for d, (own, reviewed) in self.reviews.items():
+        for d, (year, reviewed) in self.reviews.items():
             place = {w for w in covered_by[d] - self.report_words if len(w) > 1 and not w.isdigit()}
-            if reviewed in words and own not in words and place:
+            if reviewed in words and year not in words and place:
                 covered_by[d] = covered_by[d] | {reviewed}
         rarest = math.log(max(len(self.tokens), 1))
         matched = {d: sum(self.idf.get(t, rarest) for t in covered) for d, covered in covered_by.items()}
