@@ -41,6 +41,7 @@ REAL_ONLY_SETS = {
     "heldout8": DATA / "offline_answers_heldout8.jsonl",
     "heldout9": DATA / "offline_answers_heldout9.jsonl",
     "heldout10": DATA / "offline_answers_heldout10.jsonl",
+    "heldout11": DATA / "offline_answers_heldout11.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
