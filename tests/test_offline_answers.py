@@ -42,6 +42,7 @@ REAL_ONLY_SETS = {
     "heldout9": DATA / "offline_answers_heldout9.jsonl",
     "heldout10": DATA / "offline_answers_heldout10.jsonl",
     "heldout11": DATA / "offline_answers_heldout11.jsonl",
+    "heldout12": DATA / "offline_answers_heldout12.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
