@@ -20,7 +20,7 @@ from .components.embedding import Embedder, choose_backend, get_embedder, resolv
 from .components.onnx_export import EXPORT_VERSION
 from .config import Settings
 from .errors import BiganError
-from .ingest.clean import clean_text, front_matter
+from .ingest.clean import clean_text, front_matter, report_origin
 from .ingest.loaders import READER_VERSION, LoadError, load_document
 from .ingest.sections import Section, split_sections
 from .store import FORMAT_VERSION, DocumentWrite, Store, open_store
@@ -252,6 +252,7 @@ def _split(entry: dict, text: str, doc_id: str, settings: Settings) -> list[Sect
     entry["sections"] = len(sections)
     entry["chars"] = sum(len(p) for p in cleaned.paragraphs)
     entry["label"] = " ".join(front_matter(cleaned))  # names the document beside its title (year, occasion)
+    entry["origin"] = " ".join(report_origin(cleaned))
     entry["terms"] = sorted(coined_terms(s.text_s for s in sections))
     return sections
 

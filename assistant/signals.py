@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from .ingest.clean import WORK_REPORT
 from .ingest.sections import Section
 from .text.chinese import match_key, to_simplified
 from .text.segment import tokenize
@@ -22,7 +23,9 @@ _NAMED = 0.5
 _NAMES_ONE = 0.3
 _CLEARLY = 0.5
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-REVIEWS_LAST_YEAR = "政府工作报告"  # delivered early in year N, it reports on N-1
+REVIEWS_LAST_YEAR = WORK_REPORT  # delivered early in year N, it reports on N-1
+# What the 国务院 issues is what a question calls 全国's ("2018年全国城镇新增就业…").
+_NATIONAL_BODY, _NATIONAL = "国务院", "全国"
 # How people shorten a university named for its place: 浙江大学 → 浙大, 北京师范大学 → 北师大 / 北京师大
 # (a discipline's 财经大学 is 山东财经大学's, not "财大").
 _UNIVERSITY_RE = re.compile(r"^([\u4e00-\u9fff]{2})(师范)?大学$")
@@ -152,5 +155,9 @@ def opens_part(section: Section, markers: tuple[str, ...]) -> bool:
 
 
 def _name_text(entry: dict) -> str:
-    """Title, file name and the years of its front matter (a report's "——2014年2月19日在…")."""
-    return " ".join([entry.get("title", ""), Path(entry["name"]).stem, *_YEAR_RE.findall(entry.get("label", ""))])
+    """Title, file name, the years of its front matter (a report's "——2014年2月19日在…") and a work
+    report's origin (who delivers it, when)."""
+    name = " ".join([
+        entry.get("title", ""), Path(entry["name"]).stem, *_YEAR_RE.findall(entry.get("label", "")), entry.get("origin", ""),
+    ])
+    return f"{name} {_NATIONAL}" if _NATIONAL_BODY in name else name

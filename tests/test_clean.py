@@ -91,3 +91,19 @@ def test_url_is_removed_inside_a_kept_line():
 def test_title_falls_back_to_file_name():
     doc = clean_text("今年以来，我们认真落实各项部署，取得了明显成效，群众满意度不断提升。", fallback_title="2020年工作总结")
     assert doc.title == "2020年工作总结"
+
+
+def test_a_work_report_with_no_title_line_is_named_by_who_delivers_it_and_when():
+    from assistant.ingest.clean import report_origin
+
+    national = clean_text(
+        "各位代表：\n现在，我代表国务院，向大会报告政府工作，请予审议。\n一、2018年工作回顾\n"
+        "过去一年是全面贯彻党的十九大精神开局之年。国内生产总值增长6.6%。\n", fallback_title="工作报告",
+    )
+    assert report_origin(national) == ["政府工作报告", "国务院", "2019年"]
+    # "区政府" names no place; a report reviewing "过去一年" gives no year.
+    local = clean_text("各位代表：\n现在，我代表区政府向大会作工作报告，请予审议。\n一、过去一年工作回顾\n全年地区生产总值完成198.5亿元。\n")
+    assert report_origin(local) == ["政府工作报告"]
+    # A unit's summary opening with a review is not delivered to a congress.
+    summary = clean_text("各位领导：\n一、2018年工作回顾\n全年完成任务。\n")
+    assert report_origin(summary) == []

@@ -149,6 +149,20 @@ def test_a_work_report_is_named_by_the_year_it_reviews_beside_its_place():
     assert names.scores("2019年政府工作报告里2018年新增多少公里高铁") == names.scores("2019年政府工作报告里新增多少公里高铁")
 
 
+def test_a_report_the_guowuyuan_delivers_is_the_national_one():
+    from assistant.signals import DocumentNames
+
+    docs = {f"d{year}": {"title": "政府工作报告", "name": f"海拉尔区{year}年政府工作报告.txt"} for year in (2012, 2014, 2019)}
+    docs["gansu"] = {"title": "2026年甘肃省政府工作报告", "name": "甘肃.csv"}
+    docs["stats"] = {"title": "宜春市2022年国民经济和社会发展统计公报", "name": "宜春.html"}
+    # Its file and first line say neither place nor year: the KB read them from its opening and first part.
+    docs["national"] = {"title": "工作报告", "name": "工作报告.txt", "origin": "政府工作报告 国务院 2019年"}
+    names = DocumentNames(docs)
+    assert names.named("2018年全国城镇新增就业多少人") == "national"
+    scores = names.scores("2019年政府工作报告定的经济增长目标是多少")
+    assert scores["national"] == scores["d2019"] > scores["d2014"]
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 

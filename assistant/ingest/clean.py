@@ -301,6 +301,27 @@ def front_matter(doc: CleanDoc, most: int = 3) -> list[str]:
     return lines
 
 
+# A 政府工作报告 opens "我代表国务院，向大会报告政府工作" and first reviews the year before it ("一、2018年
+# 工作回顾"): a bare 工作报告.txt with no title or date line is still named by its kind, who delivers it and when.
+WORK_REPORT = "政府工作报告"
+_DELIVERS_RE = re.compile(r"我代表([\u4e00-\u9fff]{2,16}?)[，,]?向(?:大会|会议)(?:作)?(?:政府)?(?:工作)?报告")
+_REVIEW_HEADING_RE = re.compile(r"^[一1][、.．]\s*((?:19|20)\d{2})年\S{0,8}?工作回顾")
+
+
+def report_origin(doc: CleanDoc, most: int = 12) -> list[str]:
+    """A work report's kind, who delivers it and the year it is delivered, as name words (none for
+    other documents)."""
+    words: list[str] = []
+    for para in doc.paragraphs[:most]:
+        simple = to_simplified(para.strip())
+        if not words and (m := _DELIVERS_RE.search(simple)):
+            body = m.group(1)
+            words = [WORK_REPORT, body] if len(re.sub(r"[省市区县州盟旗]?(?:人民)?政府$", "", body)) >= 2 else [WORK_REPORT]
+        elif words and (m := _REVIEW_HEADING_RE.match(simple)):
+            return words + [f"{int(m.group(1)) + 1}年"]
+    return words
+
+
 def _cut_tail_links(kept: list[str], pages: list[int]) -> tuple[list[str], list[int], list[str]]:
     """A 'related articles' marker in the last part of a page and the short link lines after it."""
     for i in range(len(kept) - 1, max(-1, int(len(kept) * 0.7) - 1), -1):
