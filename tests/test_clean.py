@@ -107,3 +107,19 @@ def test_a_work_report_with_no_title_line_is_named_by_who_delivers_it_and_when()
     # A unit's summary opening with a review is not delivered to a congress.
     summary = clean_text("各位领导：\n一、2018年工作回顾\n全年完成任务。\n")
     assert report_origin(summary) == []
+
+
+def test_a_line_opening_on_a_figure_or_a_semicolon_carries_on_the_unended_line_above():
+    # Not hard-wrapped to one width: the lines break where the PDF's layout did.
+    doc = clean_text(
+        "2021 年，深圳市户籍迁入人口 38.24 万人，其中女性\n20.94 万人，性别比为 82.62。\n"
+        "2021 年，深圳市常住人口出生率为 10.37‰，死亡率为\n0.77‰\n；出生人口性别比为 113.39。\n"
+        "1 人口特征\n（女=100）\n3 岁以下 29.80 113.47\n", fallback_title="性别数据",
+    )
+    assert "2021 年，深圳市户籍迁入人口 38.24 万人，其中女性20.94 万人，性别比为 82.62。" in doc.paragraphs
+    assert "2021 年，深圳市常住人口出生率为 10.37‰，死亡率为0.77‰；出生人口性别比为 113.39。" in doc.paragraphs
+    # A page number between the halves is not where the sentence starts.
+    paged = clean_text("全市婴儿死亡率为 1.1‰，其中男婴为\n5\n；出生人口性别比为 113.39。\n", fallback_title="性别数据")
+    assert not any(p.startswith("5；") for p in paged.paragraphs)
+    # A whole number and a word is a numbered heading or a table row, and stays on its own line.
+    assert "1 人口特征" in doc.paragraphs and "3 岁以下 29.80 113.47" in doc.paragraphs

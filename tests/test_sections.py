@@ -32,6 +32,9 @@ def test_marker_levels():
     assert marker_type("第一，提高认识") == "di"
     assert marker_type("2020年，是全面建成小康社会决胜之年") is None
     assert marker_type("2.5亿元资金") is None
+    assert marker_type("1.2 主体部分") == "dec"
+    # A statistics PDF breaks "…其中女性 / 20.94 万人，性别比为 82.62。": a figure, not heading 20.94.
+    assert marker_type("20.94 万人，性别比为 82.62。") is None
 
 
 def test_heading_is_first_sentence_of_an_inline_heading():

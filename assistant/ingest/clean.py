@@ -77,6 +77,11 @@ _OCR_ONE_RE = re.compile(r"^第[-—－–](?=[篇编章节条部])")
 _TITLE_TAIL_RE = re.compile(r"^[（(][^（）()]{1,15}[）)]$")
 _BREADCRUMB_RE = re.compile(r"当前位置|您的位置|您现在的位置|首页\s*[>＞»]")
 _WRAP_MIN = 20
+# A line that opens on a decimal figure and its unit ("20.94 万人，性别比为…") carries on the sentence above it
+# ("…其中女性"): PDFs of statistics break lines there, and such a line is never a heading.
+MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"
+_CONTINUING_PUNCT = "，,；;、。）)”"  # nor is a line that opens on the punctuation after a clause
+_FIGURE_LINE_RE = re.compile(rf"^\d+[.．]\d+[\s\u3000]*[{MEASURE_UNITS}]")
 _TITLE_PARTS = 3
 _HEAD_LINES = 12
 _TAIL_NAV_MAX = 4
@@ -145,18 +150,19 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Join lines that a PDF or a fixed-width export broke mid-sentence.
 
     A text is hard-wrapped when many of its lines share one length; then a line of about that length
-    that does not end a sentence continues on the next, unless the next starts a heading.
+    that does not end a sentence continues on the next, unless the next starts a heading. In any text a
+    line opening on a figure and its unit, or on a comma or semicolon, continues an unended line above it.
     """
     long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN and "\t" not in line]
-    if not long:
-        return lines
-    width = Counter(long).most_common(1)[0][0]
-    if sum(abs(n - width) <= 1 for n in long) < max(8, 0.3 * len(lines)):
-        return lines
+    width = Counter(long).most_common(1)[0][0] if long else 0
+    wrapped = bool(long) and sum(abs(n - width) <= 1 for n in long) >= max(8, 0.3 * len(lines))
     joined: list[tuple[str, int]] = []
     last = ""  # the last physical line of the paragraph being joined
     for line, page in lines:
-        if (joined and len(last) >= width - 2 and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
+        broken = (wrapped and len(last) >= width - 2) or (
+            (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT) and not is_heading_line(last) and not _is_chrome(last)
+        )  # a page number between the halves is chrome, not the sentence's start
+        if (joined and broken and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
                 and not is_heading_line(line) and not is_salutation(line)):  # table rows (tab-separated) stand alone
             joined[-1] = (joined[-1][0] + line, joined[-1][1])
         else:

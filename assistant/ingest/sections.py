@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..text.chinese import split_sentences, to_simplified
 from ..text.tokens import count_tokens
-from .clean import CleanDoc, is_salutation
+from .clean import MEASURE_UNITS, CleanDoc, is_salutation
 
 _NUM = "一二三四五六七八九十百零〇"
 # Levels of the 公文 hierarchy, outermost first. A document may skip levels or use them in another
@@ -25,7 +25,7 @@ _MARKERS = [
     ("cn", re.compile(rf"^[{_NUM}]+、")),
     ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
     ("num", re.compile(r"^\d{1,2}[.．、](?!\d)")),
-    ("dec", re.compile(r"^\d{1,2}[.．]\d{1,2}[\s\u3000]+[\u4e00-\u9fff]")),
+    ("dec", re.compile(rf"^\d{{1,2}}[.．]\d{{1,2}}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")),  # not "20.94 万人"
     ("paren_num", re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 _RANK = {name: rank for rank, (name, _) in enumerate(_MARKERS)}
