@@ -636,8 +636,10 @@ def _answer_offline(
     query = standalone_question(question, history, None, settings)
     hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
     # A question that names one document is answered from it or not at all: another document's answer misleads.
+    # One that names a place or school is not answered from another's documents.
     named = searcher.names.named(to_simplified(query))
-    found = [h for h in hits if h.section.doc_id == named] if named else hits
+    foreign = searcher.names.foreign(to_simplified(query))
+    found = [h for h in hits if h.section.doc_id == named] if named else [h for h in hits if h.section.doc_id not in foreign]
     if _asked_type(query) is _SPEAKER_RE:
         found = found + _openings(searcher, found)
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it

@@ -26,12 +26,19 @@ _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 REVIEWS_LAST_YEAR = WORK_REPORT  # delivered early in year N, it reports on N-1
 # What the 国务院 issues is what a question calls 全国's ("2018年全国城镇新增就业…").
 _NATIONAL_BODY, _NATIONAL = "国务院", "全国"
+_UNITS = "省市县区州盟旗"
+_OWNER_RE = re.compile(rf"^[\u4e00-\u9fff]{{2,}}(?:[{_UNITS}]|大学|学院)$")
 # How people shorten a university named for its place: 浙江大学 → 浙大, 北京师范大学 → 北师大 / 北京师大
 # (a discipline's 财经大学 is 山东财经大学's, not "财大").
 _UNIVERSITY_RE = re.compile(r"^([\u4e00-\u9fff]{2})(师范)?大学$")
 _DISCIPLINES = frozenset(
     "财经 理工 农业 医科 工业 科技 交通 政法 民族 体育 艺术 石油 电子 林业 海洋 矿业 传媒 邮电 电力 水利 中医 药科 音乐 美术 外语 经贸 商业 工商 外国".split()
 )
+
+
+def _stem(owner: str) -> str:
+    """"海拉尔区" -> "海拉尔": a question names a place without its unit."""
+    return owner[:-1] if owner[-1] in _UNITS and len(owner) > 2 else owner
 
 
 def short_names(word: str) -> list[str]:
@@ -75,6 +82,8 @@ class DocumentNames:
             if REVIEWS_LAST_YEAR in (name := _name_text(e)) and (year := max(_YEAR_RE.findall(name), default=""))
         }
         self.report_words = set(self.tokenize(REVIEWS_LAST_YEAR))
+        # Whose document it is: the place or school its name is for ("浙江大学", "海拉尔区", 全国).
+        self.owners = {d: {t for t in tokens if _OWNER_RE.match(t)} | (tokens & {_NATIONAL}) for d, tokens in self.tokens.items()}
 
     def strip(self, query: str, scores: dict[str, float]) -> str:
         """The question less the words of the document it names (itself when it names none)."""
@@ -97,8 +106,7 @@ class DocumentNames:
     def scores(self, query: str) -> dict[str, float]:
         """doc id → how far the question names it, 0..1: the share of its name covered, times how
         specific the covered words are against the best-named document."""
-        words = set(self.tokenize(query))
-        words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
+        words = self._words(query)
         covered_by = {d: words & tokens for d, tokens in self.tokens.items()}
         for d, (year, reviewed) in self.reviews.items():
             place = {w for w in covered_by[d] - self.report_words if len(w) > 1 and not w.isdigit()}
@@ -119,7 +127,25 @@ class DocumentNames:
         alike: dict[frozenset[str], float] = {}
         for d, key in keys.items():
             alike[key] = max(alike.get(key, 0.0), own[d])
-        return {d: top if (top := alike[key]) >= _NAMES_ONE else own[d] for d, key in keys.items()}
+        scores = {d: top if (top := alike[key]) >= _NAMES_ONE else own[d] for d, key in keys.items()}
+        foreign = self._foreign(words)
+        return {d: 0.0 if d in foreign else v for d, v in scores.items()}
+
+    def foreign(self, query: str) -> set[str]:
+        """The documents of another place or school than the one the question names (none if it names none)."""
+        return self._foreign(self._words(query))
+
+    def _foreign(self, words: set[str]) -> set[str]:
+        # A question about one place's or school's documents is not about another's, whatever topic words their
+        # names share ("浙大论文参考文献…" is not answered by 山东财经大学's 参考文献规范).
+        asked = {o for owners in self.owners.values() for o in owners if o in words or _stem(o) in words}
+        return {d for d, owners in self.owners.items() if owners and not owners & asked} if asked else set()
+
+    def _words(self, query: str) -> set[str]:
+        """The question's words, with the names its short forms stand for ("浙大" → 浙江大学)."""
+        words = set(self.tokenize(query))
+        words.update(t for short, word in self.short.items() if short in query for t in self.tokenize(word))
+        return words
 
 
 _CN_DIGITS = "零一二三四五六七八九"

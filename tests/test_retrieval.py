@@ -163,6 +163,28 @@ def test_a_report_the_guowuyuan_delivers_is_the_national_one():
     assert scores["national"] == scores["d2019"] > scores["d2014"]
 
 
+def test_a_question_naming_a_place_or_school_is_not_about_anothers_documents():
+    from assistant.signals import DocumentNames
+
+    docs = {
+        "zju": {"title": "浙江大学本科生毕业论文（设计）编写规则", "name": "浙大.pdf"},
+        "sdufe": {"title": "山东财经大学本科毕业论文（设计）参考文献规范格式", "name": "山财.docx"},
+        "wanzai": {"title": "万载县2015年国民经济和社会发展统计公报", "name": "万载.html"},
+        "gansu": {"title": "2026年甘肃省政府工作报告", "name": "甘肃.csv"},
+        "national": {"title": "工作报告", "name": "工作报告.txt", "origin": "政府工作报告 国务院 2019年"},
+        "police": {"title": "公安机关录用人民警察体能测评标准及实施规范", "name": "附件3.doc"},
+    }
+    names = DocumentNames(docs)
+    # The other school's rules share the topic word of the question, and are still not about 浙大.
+    assert names.foreign("浙大论文参考文献作者有五六个人要全写上吗") == {"sdufe", "wanzai", "gansu", "national"}
+    assert names.scores("浙大论文参考文献作者有五六个人要全写上吗")["sdufe"] == 0.0
+    assert names.foreign("万载森林覆盖率多少") == {"zju", "sdufe", "gansu", "national"}
+    assert names.foreign("2018年全国城镇新增就业多少人") == {"zju", "sdufe", "wanzai", "gansu"}
+    # Naming none, or a place no document is for, rules none out.
+    assert names.foreign("参考文献作者超过三位怎么写") == set()
+    assert names.foreign("兰州市2022年地区生产总值是多少") == set()
+
+
 def test_a_question_pointing_at_a_part_finds_its_heading():
     from assistant.signals import opens_part, part_markers
 
