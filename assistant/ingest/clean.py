@@ -81,6 +81,7 @@ _WRAP_MIN = 20
 # ("…其中女性"): PDFs of statistics break lines there, and such a line is never a heading.
 MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"
 _CONTINUING_PUNCT = "，,；;、。）)”"  # nor is a line that opens on the punctuation after a clause
+_FIGURE_END_RE = re.compile(r"\d[.．]\d+$")  # "…R&D 就业人员 35.58" / "万人，其中女性…"
 _FIGURE_LINE_RE = re.compile(rf"^\d+[.．]\d+[\s\u3000]*[{MEASURE_UNITS}]")
 _TITLE_PARTS = 3
 _HEAD_LINES = 12
@@ -151,7 +152,8 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
 
     A text is hard-wrapped when many of its lines share one length; then a line of about that length
     that does not end a sentence continues on the next, unless the next starts a heading. In any text a
-    line opening on a figure and its unit, or on a comma or semicolon, continues an unended line above it.
+    line opening on a figure and its unit, on a comma or semicolon, or on the unit of a figure ending the line
+    above, continues that line.
     """
     long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN and "\t" not in line]
     width = Counter(long).most_common(1)[0][0] if long else 0
@@ -160,7 +162,8 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     last = ""  # the last physical line of the paragraph being joined
     for line, page in lines:
         broken = (wrapped and len(last) >= width - 2) or (
-            (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT) and not is_heading_line(last) and not _is_chrome(last)
+            (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT or _FIGURE_END_RE.search(last) and line[0] in MEASURE_UNITS)
+            and not is_heading_line(last) and not _is_chrome(last)
         )  # a page number between the halves is chrome, not the sentence's start
         if (joined and broken and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
                 and not is_heading_line(line) and not is_salutation(line)):  # table rows (tab-separated) stand alone
