@@ -163,7 +163,8 @@ _COLON_ITEM_RE = re.compile(
 _WIDE = 20  # passages searched offline: the top ones answer, the rest let a list run on to its end
 _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二三四五六七八九十\d]+)点")
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
-_LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几[个点项条种大方]|分别|包括")
+# "几个方面" asks for a list; "几个人", "几个月" ask for a count.
+_LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括")
 _ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面)")
 _ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 

@@ -525,3 +525,20 @@ def test_an_exams_stages_the_sexes_and_marriage_and_divorce_are_told_apart():
     assert _answers("深圳2021年办理结婚登记多少对", marriages, _Match(), outline)
     assert not _answers("深圳2021年办理离婚登记多少对", marriages, _Match(), outline)
     assert not _answers("深圳女性人均预期寿命多少岁", [("男性人均预期寿命为81.2岁。", 0)], _Match(), outline)
+
+
+def test_how_many_people_asks_for_a_count_not_a_list():
+    from assistant.answer import _select
+
+    rules = [
+        Hit(Section("d0", "规定.docx", "硕士学位论文答辩的有关规定", ["四、答辩委员会的组成", "（二）答辩委员会由5人组成"], 0,
+                    "（二）答辩委员会由5人组成（尽可能有校外专家）。\n聘请的答辩委员会委员含论文评阅人最多1人。"), 1.0),
+        Hit(Section("d0", "规定.docx", "硕士学位论文答辩的有关规定", ["六、其它事项", "（六）答辩的一般程序"], 1,
+                    "1.评分委员会委员或代表宣布答辩委员会组成名单；\n2.答辩人报告论文的主要内容；"), 0.9),
+    ]
+
+    def similarity(query, sentences):  # meaning puts the 5人 rule first
+        return [0.63 if "5人" in s else 0.40 for s in sentences]
+
+    units, as_list, _ = _select("答辩委员会一般几个人", rules, None, similarity)
+    assert "由5人组成" in units[0][0] and not as_list
