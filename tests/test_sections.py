@@ -139,3 +139,15 @@ def test_short_items_are_filed_where_they_belong():
     assert by_text["（二）培"] == ["第二章 工作目的"]  # two short siblings joined: under their parent, not under （三）
     assert all("（四）" not in s.text for s in secs if s.heading_path[:1] == ["第三章 工作组织"])
     assert by_text["第三章 "] == ["第三章 工作组织"]
+
+
+def test_a_numbered_line_that_is_one_long_sentence_is_an_item_not_the_heading_of_what_follows():
+    text = ("普通高等学校本科专业目录\n说明：\n1.本目录是在原目录基础上增补近年批准增设的目录外新专业而形成的。\n"
+            "3.专业目录中涉及国家安全、特殊行业等专业由国家控制布点，称为国家控制布点专业，在专业代码后加“K”表示。\n"
+            "13 经济学类 020109T 数字经济 经济学 四年 2018\n14 财政学类 020201K 财政学 经济学 四年\n")
+    secs = _split(text)
+    row = next(s for s in secs if "数字经济" in s.text)
+    assert not any(h.startswith("3.") for h in row.heading_path)
+    # A heading on its own line, with no full stop, still heads the text below it.
+    secs = _split("工作方案\n（一）坚持以习近平新时代中国特色社会主义思想为指导全面加强机关党的建设\n这是一段足够长的正文内容，用来说明本部分的具体工作安排和要求。")
+    assert secs[-1].heading_path == ["（一）坚持以习近平新时代中国特色社会主义思想为指导全面加强机关党的建设"]

@@ -36,6 +36,7 @@ _BARE_LEVEL_RE = re.compile(rf"^第[{_NUM}\d]+[篇编章节]$")
 _ITEM_RE = re.compile(rf"^[{_NUM}]+[是要]")
 _CLOSING_RE = re.compile(r"^同志们[，,！!]")
 _HEADING_MAX = 60
+_ITEM_LINE = 30  # a numbered line this long that is one whole sentence is an item, not a heading
 _ITEM_MAX = 30
 
 
@@ -136,7 +137,17 @@ def _blocks(paragraphs: list[tuple[str, int | None]]) -> list[_Block]:
             stack = []
             blocks.append(_Block((), "closing"))
         blocks[-1].paragraphs.append((para, page))
+        if kind and _is_item_line(para):
+            # A numbered line that is one long sentence is an item of a list (a note, a measure), not a heading:
+            # what follows is not under it ("3.…在专业代码后加“K”表示。" above the catalogue's table).
+            stack.pop()
+            blocks.append(_Block(tuple(h for _, h in stack), "body"))
     return [b for b in blocks if b.paragraphs]
+
+
+def _is_item_line(para: str) -> bool:
+    text = para.strip()
+    return len(text) >= _ITEM_LINE and text[-1] in "。；;" and len(split_sentences(text)) == 1
 
 
 def _tokens(paragraphs: list[tuple[str, int | None]], encoding: str) -> int:
