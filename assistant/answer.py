@@ -302,6 +302,26 @@ def _items(pool: list[_Sentence], lead: _Sentence) -> list[_Sentence]:
     return items if len(items) > 1 else []
 
 
+def _nth_item(hits: list[Hit], lead: _Sentence, n: int, search_many: SearchMany | None) -> _Sentence | None:
+    """The opening line of the nth item of the list `lead` opens. An item not among the passages is looked up
+    by the document's title, the lead, the first item and the number (retrieval lifts the item a query points
+    at); found passages are added to `hits`."""
+    first = next((s for s in _following(_sentences(hits), lead)[: _LEAD_GAP + 1] if s.marker and s.marker[1] == 1), None)
+    if first is None:
+        return None
+
+    def nth(pool: list[_Sentence]) -> _Sentence | None:
+        later = sorted((s for s in pool if s.doc == lead.doc and s.order >= first.order), key=lambda s: s.order)
+        return next((s for s in later if s.marker == (first.marker[0], n)), None)
+
+    found = nth(_sentences(hits))
+    if found is None and search_many is not None:
+        query = f"{hits[lead.hit].section.title} {lead.text} {first.text} 第{n}点"
+        hits.extend(h for h in search_many([query], _PART_LOOKUP)[0] if h.section.doc_id == lead.doc and h not in hits)
+        found = nth(_sentences(hits))
+    return found
+
+
 def _part_headings(hits: list[Hit], lead: _Sentence, search_many: SearchMany | None) -> list[tuple[str, int]]:
     """The part headings (一、…二、…) of the lead's document, in order: the items when a speech announces
     "我讲四点意见" and each point is a part of its own. Parts not among the passages are looked up by the
@@ -452,7 +472,9 @@ def _select(
         under = (asked - own) & held(" ".join(section.heading_path))
         return (sum(weights[b] for b in own) + _HEADING_SHARE * sum(weights[b] for b in under)) / total
 
-    asks_list = bool(_LIST_QUESTION_RE.search(query))
+    # "第六条是什么" asks for one item of a list: the list is found as for a list question, then the item is given.
+    nth = _ordinal(query)
+    asks_list = bool(_LIST_QUESTION_RE.search(query)) or nth is not None
     # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
     signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
@@ -506,6 +528,12 @@ def _select(
     matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
     if best_score < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
+    # "第六条是什么": the sixth item of the list that one of the best-matching sentences opens.
+    for sc, lead in scored[: _EXTRACT_PASSAGES] if nth else []:
+        if sc < _EXTRACT_KEEP * best_score:
+            break
+        if item := _nth_item(hits, lead, nth, search_many):
+            return [(s.text, s.hit) for s in [item, *_elaboration(_sentences(hits), item)]], False, matched
     leads = best.text.endswith(_LEAD_MARKS)
     opens_list = best.heading or asks_list or leads
     # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).

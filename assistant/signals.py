@@ -167,10 +167,11 @@ def part_markers(query: str) -> tuple[str, ...]:
     for number, unit in _PART_RE.findall(query):
         cn = _chinese_number(number)
         digit = number if number.isdigit() else str(_CN_DIGITS.index(cn)) if cn in _CN_DIGITS else cn
+        item = [f"{cn}、", f"（{cn}）", f"({cn})", f"{digit}.", f"{digit}．", f"{cn}是", f"{cn}要"]
+        # "第六条" is an article of a rule, or in a speech or report the sixth item of a list ("六是…").
         markers += {
-            "部分": [f"{cn}、", f"第{cn}部分"],
-            "章": [f"第{cn}章"], "节": [f"第{cn}节"], "条": [f"第{cn}条"],
-        }.get(unit, [f"{cn}、", f"（{cn}）", f"({cn})", f"{digit}.", f"{digit}．", f"{cn}是", f"{cn}要"])
+            "部分": [f"{cn}、", f"第{cn}部分"], "章": [f"第{cn}章"], "节": [f"第{cn}节"], "条": [f"第{cn}条", *item],
+        }.get(unit, item)
     return tuple(markers)
 
 

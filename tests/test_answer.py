@@ -542,3 +542,26 @@ def test_how_many_people_asks_for_a_count_not_a_list():
 
     units, as_list, _ = _select("答辩委员会一般几个人", rules, None, similarity)
     assert "由5人组成" in units[0][0] and not as_list
+
+
+def test_the_nth_item_asked_for_is_given_and_looked_up_when_the_passages_lack_it():
+    from assistant.answer import _select
+
+    def passage(position, path, text, score):
+        return Hit(Section("d0", "报告.csv", "2026年甘肃省政府工作报告", path, position, text), score)
+
+    hits = [
+        passage(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 1.0),
+        passage(39, ["二是科技创新能力明显提升"], "二是科技创新能力明显提升。推动科技创新和产业创新深度融合。", 0.8),
+    ]
+    third = passage(40, ["三是全面深化改革质效明显提升"], "三是全面深化改革质效明显提升。更好发挥经济体制改革牵引作用。", 0.5)
+    asked = []
+
+    def search_many(queries, k):
+        asked.extend(queries)
+        return [[third] for _ in queries]
+
+    units, as_list, _ = _select("“十五五”目标任务第三条是什么", hits, search_many, None)
+    assert units[0][0] == "三是全面深化改革质效明显提升。" and not as_list
+    assert "更好发挥经济体制改革牵引作用" in "".join(u for u, _ in units) and "二是" not in "".join(u for u, _ in units)
+    assert asked and hits[units[0][1]] is third  # looked up, and cited from the passage that holds it
