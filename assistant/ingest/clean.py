@@ -19,6 +19,8 @@ _URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。]+", re.I)
 _SENTENCE_PUNCT = "。！？；!?"
 _PAGE_BREAK = "\f"
 
+_PAGE_NUMBER = r"^[-—–]*\s*\d+\s*[-—–]*$"
+_PAGE_NUMBER_RE = re.compile(_PAGE_NUMBER)
 # Each pattern is one kind of furniture, matched on the Simplified form of a short line.
 _CHROME = [
     re.compile(p, re.I)
@@ -31,7 +33,7 @@ _CHROME = [
         r"当前位置|您的位置|首页\s*[>＞»]|[>＞»]\s*$|^\s*[>＞»]",
         r"上一篇|下一篇|相关阅读|推荐阅读|相关文章|相关报道|相关链接|热门文章|点击查看|阅读全文|返回顶部|分享到|收藏本文"
         r"|打印本页|关闭窗口|【\s*字[号体]|字[号体]\s*[：:]|^分享[：:]?$|^【?\s*(打印|关闭|收藏|返回)",
-        r"^[-—–]*\s*\d+\s*[-—–]*$|^第\s*\d+\s*页|^共\s*\d+\s*页",
+        rf"{_PAGE_NUMBER}|^第\s*\d+\s*页|^共\s*\d+\s*页",
         r"icp备|公网安备|网站标识码|网站地图|网站声明|网站简介|联系我们|请输入.{0,6}关键[词字]|^简体|繁体版|无障碍|适老化|"
         r"大家都在搜|^我要找错|^：?找错|主办[：:]?.{0,20}承办|技术支持[：:]",
         r"^【[^】]{1,20}】$",
@@ -160,16 +162,21 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     wrapped = bool(long) and sum(abs(n - width) <= 1 for n in long) >= max(8, 0.3 * len(lines))
     joined: list[tuple[str, int]] = []
     last = ""  # the last physical line of the paragraph being joined
+    para = -1  # where that paragraph is in `joined`
     for line, page in lines:
+        if joined and _PAGE_NUMBER_RE.match(line):
+            joined.append((line, page))  # a page number between the halves of a sentence: dropped as chrome later
+            continue
         broken = (wrapped and len(last) >= width - 2) or (
             (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT or _FIGURE_END_RE.search(last) and line[0] in MEASURE_UNITS)
             and not is_heading_line(last) and not _is_chrome(last)
-        )  # a page number between the halves is chrome, not the sentence's start
+        )
         if (joined and broken and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
                 and not is_heading_line(line) and not is_salutation(line)):  # table rows (tab-separated) stand alone
-            joined[-1] = (joined[-1][0] + line, joined[-1][1])
+            joined[para] = (joined[para][0] + line, joined[para][1])
         else:
             joined.append((line, page))
+            para = len(joined) - 1
         last = line
     return joined
 
