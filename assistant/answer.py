@@ -758,11 +758,13 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
 def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     """Content words of the question that no passage (title, file name or text) holds; a short form
     counts as held when the passages spell it out ("GDP" as 地区生产总值), and a word a longer unseen
-    word contains is not counted twice."""
+    word contains is not counted twice, nor one a longer held word contains."""
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
-    words = [w for w in tokenize(asked) if len(w) > 1 and w.lower() not in text.lower()]
-    words = [w for w in words if not any(full in text for full in SYNONYMS.get(w.upper(), ()))]
+    tokens = [w for w in tokenize(asked) if len(w) > 1]
+    held = {w for w in tokens if w.lower() in text.lower() or any(full in text for full in SYNONYMS.get(w.upper(), ()))}
+    # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比).
+    words = [w for w in tokens if w not in held and not any(w in h for h in held)]
     return [w for w in words if not any(w != other and w in other for other in words)]
 
 

@@ -512,6 +512,8 @@ def test_plain_words_of_tests_and_averages_reach_the_documents_words():
     assert _unseen_words("申论卷子由几部分组成", bulletin) == []
     unseen = _unseen_words("申论考试能带资料进去吗", bulletin)
     assert "资料" in unseen and "进去" not in unseen
+    births = [Hit(Section("d0", "性别数据.pdf", "社会性别统计报告", [], 0, "2021 年，深圳市出生人口性别比为 113.39。"), 1.0)]
+    assert _unseen_words("深圳宝宝的男女比例是多少", births) == []
 
 
 def test_an_exams_stages_the_sexes_and_marriage_and_divorce_are_told_apart():
