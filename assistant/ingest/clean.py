@@ -79,12 +79,13 @@ _OCR_ONE_RE = re.compile(r"^第[-—－–](?=[篇编章节条部])")
 _TITLE_TAIL_RE = re.compile(r"^[（(][^（）()]{1,15}[）)]$")
 _BREADCRUMB_RE = re.compile(r"当前位置|您的位置|您现在的位置|首页\s*[>＞»]")
 _WRAP_MIN = 20
-# A line that opens on a decimal figure and its unit ("20.94 万人，性别比为…") carries on the sentence above it
-# ("…其中女性"): PDFs of statistics break lines there, and such a line is never a heading.
+# A line that opens on a decimal figure and its unit ("20.94 万人，性别比为…"), on the unit of a figure ending
+# the line above ("…R&D 就业人员 35.58" / "万人，其中女性…") or on the punctuation after a clause carries on
+# the sentence above it: PDFs of statistics break lines there, and such a line is never a heading.
 MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"
-_CONTINUING_PUNCT = "，,；;、。）)”"  # nor is a line that opens on the punctuation after a clause
-_FIGURE_END_RE = re.compile(r"\d[.．]\d+$")  # "…R&D 就业人员 35.58" / "万人，其中女性…"
 _FIGURE_LINE_RE = re.compile(rf"^\d+[.．]\d+[\s\u3000]*[{MEASURE_UNITS}]")
+_FIGURE_END_RE = re.compile(r"\d[.．]\d+$")
+_CONTINUING_PUNCT = "，,；;、。）)”"
 _TITLE_PARTS = 3
 _HEAD_LINES = 12
 _TAIL_NAV_MAX = 4
