@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import BiganError
 from .ingest.clean import clean_text, front_matter, report_origin
 from .ingest.loaders import READER_VERSION, LoadError, load_document
-from .ingest.sections import Section, split_sections
+from .ingest.sections import SPLIT_VERSION, Section, split_sections
 from .store import FORMAT_VERSION, DocumentWrite, Store, open_store
 from .store.base import kb_terms, text_key
 from .store.faiss_store import FaissSnapshot, current_generation
@@ -108,8 +108,9 @@ def build(
 ) -> IndexReport:
     """Index `add` (files or folders) into the KB at `root`, drop the doc ids in `remove`.
 
-    Only new and changed documents are split and written; `force`, a new section budget, a new model
-    or an older KB format re-split every document from its stored text. Only sections whose embed text
+    Only new and changed documents are split and written; `force`, a new section budget, new cleaning or
+    splitting rules (SPLIT_VERSION), a new model or an older KB format re-split every document from its
+    stored text. Only sections whose embed text
     changed are embedded again. `embedder`: this model instead of the configured one.
     """
     store = store or open_store(settings, root)
@@ -125,7 +126,10 @@ def build(
         "backend_version": EXPORT_VERSION if backend == "onnx-int8" else 0,
     }
     files, folders = _scan(add)
-    chunking = {"tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding}
+    chunking = {
+        "tokens": settings.chunk_tokens, "min_tokens": settings.min_chunk_tokens, "encoding": settings.token_encoding,
+        "rules": SPLIT_VERSION,
+    }
     report = IndexReport()
     with store.writer_lock():
         old = store.meta()

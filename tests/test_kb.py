@@ -186,6 +186,17 @@ def test_changing_the_section_budget_resplits_unchanged_files(tmp_path, corpus_c
     assert KnowledgeBase.load(kb_dir).manifest["chunking"]["tokens"] == 160
 
 
+def test_new_splitting_rules_resplit_an_existing_kb_and_keep_its_vectors(monkeypatch, tmp_path, corpus_copy):
+    import assistant.kb as kb_module
+
+    kb_dir = tmp_path / "kb"
+    first = build(kb_dir, make_settings(kb_dir), add=[corpus_copy])
+    monkeypatch.setattr(kb_module, "SPLIT_VERSION", kb_module.SPLIT_VERSION + 1)
+    second = build(kb_dir, make_settings(kb_dir), add=[corpus_copy])
+    assert KnowledgeBase.load(kb_dir).manifest["chunking"]["rules"] == kb_module.SPLIT_VERSION
+    assert second.sections == first.sections and second.embedded == 0  # the same rules here: nothing to embed again
+
+
 def test_large_kbs_get_an_ivf_index_that_finds_what_exact_search_finds(monkeypatch, tmp_path):
     import assistant.kb as kb_module
     from assistant.kb import vector_index
