@@ -13,7 +13,7 @@ from pathlib import Path
 from .ingest.clean import WORK_REPORT
 from .ingest.sections import Section
 from .text.chinese import match_key, to_simplified
-from .text.segment import tokenize
+from .text.segment import NAME_END, PLACE_UNITS, tokenize
 
 # From this score a question names the document, and its name's words leave the passage search
 # (set on the real-documents dev set).
@@ -26,8 +26,7 @@ _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 REVIEWS_LAST_YEAR = WORK_REPORT  # delivered early in year N, it reports on N-1
 # What the 国务院 issues is what a question calls 全国's ("2018年全国城镇新增就业…").
 _NATIONAL_BODY, _NATIONAL = "国务院", "全国"
-_UNITS = "省市县区州盟旗"
-_OWNER_RE = re.compile(rf"^[\u4e00-\u9fff]{{2,}}(?:[{_UNITS}]|大学|学院)$")
+_OWNER_RE = re.compile(rf"^[\u4e00-\u9fff]{{2,}}{NAME_END}$")
 # How people shorten a university named for its place: 浙江大学 → 浙大, 北京师范大学 → 北师大 / 北京师大
 # (a discipline's 财经大学 is 山东财经大学's, not "财大").
 _UNIVERSITY_RE = re.compile(r"^([\u4e00-\u9fff]{2})(师范)?大学$")
@@ -38,7 +37,7 @@ _DISCIPLINES = frozenset(
 
 def _stem(owner: str) -> str:
     """"海拉尔区" -> "海拉尔": a question names a place without its unit."""
-    return owner[:-1] if owner[-1] in _UNITS and len(owner) > 2 else owner
+    return owner[:-1] if owner[-1] in PLACE_UNITS and len(owner) > 2 else owner
 
 
 def short_names(word: str) -> list[str]:

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..text.chinese import match_key, to_simplified
+from ..text.segment import PLACE_UNITS
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。]+", re.I)
 _SENTENCE_PUNCT = "。！？；!?"
@@ -170,7 +171,7 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
             continue
         broken = (wrapped and len(last) >= width - 2) or (
             (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT or _FIGURE_END_RE.search(last) and line[0] in MEASURE_UNITS)
-            and not is_heading_line(last) and not _is_chrome(last)
+            and not is_heading_line(last) and not _is_chrome(last)  # furniture joined to content would outlive its removal
         )
         if (joined and broken and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
                 and not is_heading_line(line) and not is_salutation(line)):  # table rows (tab-separated) stand alone
@@ -333,7 +334,7 @@ def report_origin(doc: CleanDoc, most: int = 12) -> list[str]:
         simple = to_simplified(para.strip())
         if not words and (m := _DELIVERS_RE.search(simple)):
             body = m.group(1)
-            words = [WORK_REPORT, body] if len(re.sub(r"[省市区县州盟旗]?(?:人民)?政府$", "", body)) >= 2 else [WORK_REPORT]
+            words = [WORK_REPORT, body] if len(re.sub(rf"[{PLACE_UNITS}]?(?:人民)?政府$", "", body)) >= 2 else [WORK_REPORT]
         elif words and (m := _REVIEW_HEADING_RE.match(simple)):
             return words + [f"{int(m.group(1)) + 1}年"]
     return words

@@ -24,7 +24,9 @@ _TERM_FREQ = 2000
 # jieba tags a place or body by its full name, but also 东西 or 长跑 as places: only a name that ends as
 # an administrative unit or an institution does is taken for one.
 _NAME_TAGS = ("ns", "nt")
-_NAME_END_RE = re.compile(r"(?:省|市|县|区|州|盟|旗|大学|学院)$")
+PLACE_UNITS = "省市县区州盟旗"  # what a place's name ends in: 宜春市, 海拉尔区
+NAME_END = rf"(?:[{PLACE_UNITS}]|大学|学院)"
+_NAME_END_RE = re.compile(NAME_END + "$")
 _lock = threading.RLock()
 
 
