@@ -302,20 +302,21 @@ def _items(pool: list[_Sentence], lead: _Sentence) -> list[_Sentence]:
     return items if len(items) > 1 else []
 
 
-def _nth_item(hits: list[Hit], lead: _Sentence, n: int, search_many: SearchMany | None) -> _Sentence | None:
-    """The opening line of the nth item of the list `lead` opens. An item not among the passages is looked up
-    by the document's title, the lead, the first item and the number (retrieval lifts the item a query points
-    at); found passages are added to `hits`."""
-    first = next((s for s in _following(_sentences(hits), lead)[: _LEAD_GAP + 1] if s.marker and s.marker[1] == 1), None)
+def _nth_item(pool: list[_Sentence], hits: list[Hit], lead: _Sentence, n: int, search_many: SearchMany | None) -> list[_Sentence]:
+    """The nth item of the list `lead` opens: its opening line and what it says next. An item not among the
+    passages is looked up by the document's title, the lead, the first item and the number (retrieval lifts
+    the item a query points at); found passages are added to `hits`."""
+    first = next((s for s in _following(pool, lead)[: _LEAD_GAP + 1] if s.marker and s.marker[1] == 1), None)
     if first is None:
-        return None
+        return []
 
-    def nth(pool: list[_Sentence]) -> _Sentence | None:
+    def nth(pool: list[_Sentence]) -> list[_Sentence]:
         later = sorted((s for s in pool if s.doc == lead.doc and s.order >= first.order), key=lambda s: s.order)
-        return next((s for s in later if s.marker == (first.marker[0], n)), None)
+        item = next((s for s in later if s.marker == (first.marker[0], n)), None)
+        return [item, *_elaboration(pool, item)] if item else []
 
-    found = nth(_sentences(hits))
-    if found is None and search_many is not None:
+    found = nth(pool)
+    if not found and search_many is not None:
         query = f"{hits[lead.hit].section.title} {lead.text} {first.text} 第{n}点"
         hits.extend(h for h in search_many([query], _PART_LOOKUP)[0] if h.section.doc_id == lead.doc and h not in hits)
         found = nth(_sentences(hits))
@@ -532,8 +533,8 @@ def _select(
     for sc, lead in scored[: _EXTRACT_PASSAGES] if nth else []:
         if sc < _EXTRACT_KEEP * best_score:
             break
-        if item := _nth_item(hits, lead, nth, search_many):
-            return [(s.text, s.hit) for s in [item, *_elaboration(_sentences(hits), item)]], False, matched
+        if item := _nth_item(pool, hits, lead, nth, search_many):
+            return [(s.text, s.hit) for s in item], False, matched
     leads = best.text.endswith(_LEAD_MARKS)
     opens_list = best.heading or asks_list or leads
     # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).
