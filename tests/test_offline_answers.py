@@ -44,6 +44,8 @@ REAL_ONLY_SETS = {
     "heldout10": DATA / "offline_answers_heldout10.jsonl",
     "heldout11": DATA / "offline_answers_heldout11.jsonl",
     "heldout12": DATA / "offline_answers_heldout12.jsonl",
+    "heldout13": DATA / "offline_answers_heldout13.jsonl",
+    "heldout14": DATA / "offline_answers_heldout14.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
