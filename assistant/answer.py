@@ -25,7 +25,7 @@ from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .signals import REVIEWS_LAST_YEAR
-from .text.segment import proper_names, tokenize
+from .text.segment import is_term, proper_names, tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
@@ -37,7 +37,7 @@ _FOLLOW_UP_RE = re.compile(
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
-_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|哪些|哪个|哪几|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -736,6 +736,12 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
     # the KB does not cover, however close the rest of the question comes.
     if proper_names(to_simplified(query)) & set(unseen):
         return False
+    # A thing the question asks about by its dictionary name ("引体向上", "生产总值") that no passage holds and
+    # the answer does not say otherwise: the KB lacks it, however close the sentence comes (纵跳摸高's
+    # standard where 引体向上's is asked, a 深圳 figure where its GDP is).
+    terms = [w for w in unseen if is_term(w)]
+    if terms and _unechoed(searcher, terms, matched.context):
+        return False
     # A year the sentence was found to report ("过去一年" in the 2012 report for "2011年") is not missing.
     if matched.year_fit > 0:
         unseen = [w for w in unseen if not _TITLE_YEAR_RE.fullmatch(w)]
@@ -764,7 +770,10 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
     tokens = [w for w in tokenize(asked) if len(w) > 1]
     held = {w for w in tokens if w.lower() in text.lower() or any(full in text for full in SYNONYMS.get(w.upper(), ()))}
-    # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比).
+    # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比), nor a held
+    # word with one character put before it ("手指甲" where they say 指甲, "新开通" where 开通: a Chinese
+    # compound ends in its head, so 商品房 is not said by 商品).
+    held |= {w for w in tokens if w[1:] in held}
     words = [w for w in tokens if w not in held and not any(w in h for h in held)]
     return [w for w in words if not any(w != other and w in other for other in words)]
 

@@ -471,6 +471,33 @@ def test_a_place_named_in_full_that_no_passage_holds_is_not_answered():
 
 
 
+def test_a_thing_asked_by_its_name_that_no_passage_holds_is_not_answered_however_close_the_sentence():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import _Match, _relevant
+
+    # The sentence is as close as can be (cosine 1): only the missing term tells the question is off the KB.
+    searcher = SimpleNamespace(embedder=_WordVectors({"达标": 0, "仰卧起坐": 1, "引体向上": 2, "纵跳摸高": 3}))
+    rules = [Hit(Section("d0", "体能测评标准.docx", "公安机关录用人民警察体能测评标准", ["三、纵跳摸高"], 3,
+                         "达标：男子组≥2.65米；女子组≥2.30米。受测者指甲不得超过指尖0.3厘米。"), 1.0)]
+    asked = np.eye(8, dtype="float32")[0]
+    sentence = "达标：男子组≥2.65米；女子组≥2.30米。"
+    matched = _Match(sentence, f"公安机关录用人民警察体能测评标准 三、纵跳摸高 {sentence}", overlap=0.3)
+    assert _relevant(searcher, "人民警察体能测评纵跳摸高的达标标准是多少", asked, matched, rules)
+    assert not _relevant(searcher, "人民警察体能测评引体向上的达标标准是多少", asked, matched, rules)
+    # A plain word for the passage's own ("手指甲" for 指甲) or a count ("第三种") is no missing thing.
+    assert _relevant(searcher, "人民警察体能测评的时候手指甲能留多长", asked, matched, rules)
+
+
+def test_a_held_word_with_a_modifier_before_it_is_held_but_one_with_another_head_is_not():
+    from assistant.answer import _unseen_words
+
+    bulletin = [Hit(Section("d0", "公报.txt", "统计公报", [], 0, "受测者指甲不得超过指尖0.3厘米。商品零售价格上涨1.2%。"), 1.0)]
+    assert _unseen_words("手指甲能留几厘米", bulletin) == []
+    assert _unseen_words("商品房销售面积多少", bulletin) == ["商品房", "销售", "面积"]
+
 def test_whether_something_is_allowed_is_answered_by_the_rule():
     rules = Hit(Section("d0", "答辩规定.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", ["（一）答辩环境要求"], 3,
                         "1.答辩场所应宽敞、明亮，有学术氛围；2.答辩秘书应提前布置答辩现场，准备好茶水和纸笔；"

@@ -72,6 +72,19 @@ def _tagger() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(_base())
 
 
+# What names a thing or an activity: a noun, a set phrase ("生产总值", "评分标准", "引体向上").
+_TERM_TAGS = frozenset({"n", "vn", "l", "i"})
+_NEGATION_RE = re.compile("[不没未无非]")
+
+
+def is_term(word: str) -> bool:
+    """Whether jieba's dictionary holds the word, of three characters or more, as the name of a thing (not a
+    count like "第三种", a name, or a phrase with a negation like "不能自己", which says what one does)."""
+    if len(word) < 3 or not _base().FREQ.get(word) or _NEGATION_RE.search(word):
+        return False
+    return {p.flag for p in _tagger().cut(word)} <= _TERM_TAGS
+
+
 def proper_names(text: str) -> set[str]:
     """The places and bodies a text names in full ("兰州市", "西北师范大学")."""
     return {p.word for p in _tagger().cut(text) if p.flag in _NAME_TAGS and len(p.word) > 2 and _NAME_END_RE.search(p.word)}
