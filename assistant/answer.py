@@ -33,7 +33,7 @@ from .text.chinese import (
 
 NOT_FOUND = "知识库中没有找到相关内容。"
 _FOLLOW_UP_RE = re.compile(
-    r"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|第[一二三四五六七八九十\d]+[条点个部分项]|这个|那个|他们|它们|上面"
+    r"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|第[一二三四五六七八九十\d]+[条点个部分项步件种]|这个|那个|他们|它们|上面"
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
@@ -80,6 +80,7 @@ _ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that 
 _SURE_COSINE = 0.48  # question-to-sentence cosine above which the sentence is taken to answer…
 _MIN_COSINE = 0.40  # …and below which it does not, unless it holds this share of the question's content bigrams
 _SURE_OVERLAP = 0.40
+_TYPED_COSINE = 0.30  # …or this close, for a figure of the kind asked where no word of the question is missing
 _AGREE_RANK = 2  # both rankings put the top passage this high…
 _AGREED_COSINE = 0.35  # …and the sentence is this close and holds this share of the question's content
 _AGREED_OVERLAP = 0.1
@@ -165,7 +166,7 @@ _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
 # "几个方面" asks for a list; "几个人", "几个月" ask for a count.
 _LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括")
-_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面)")
+_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面|步|件|种)")  # 第三步, 第八件实事, 第三种情况
 _ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 
 
@@ -476,6 +477,9 @@ def _select(
     # "第六条是什么" asks for one item of a list: the list is found as for a list question, then the item is given.
     nth = _ordinal(query)
     asks_list = bool(_LIST_QUESTION_RE.search(query)) or nth is not None
+    # Retrieval lifts the item an ordinal question points at ("六是…"), which can push the list's lead down:
+    # its lead is looked for among all the passages.
+    window = _WIDE if nth else _EXTRACT_PASSAGES
     # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
     signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
@@ -484,7 +488,7 @@ def _select(
     # A sentence under the other member of a pair (本科 rules where 硕士 is asked) is no answer, however close.
     candidates = signatures or [
         s for s in pool
-        if s.rank < _EXTRACT_PASSAGES and (overlap(s) or asks is None or asks.search(s.key))
+        if s.rank < window and (overlap(s) or asks is None or asks.search(s.key))
         and not _contradicts(query, hits[s.rank].section.title + s.text)
     ]
     if not candidates:
@@ -524,17 +528,22 @@ def _select(
 
     # Ordered by words and meaning together; the thresholds below read the word score alone.
     scores = {id(s): score(s) for s in candidates}
-    scored = [(scores[id(s)], s) for s in sorted(candidates, key=lambda s: -(scores[id(s)] + meaning(s)))]
-    best_score, best = scored[0]
-    matched = _Match(best.text, _in_context(best, hits), overlap(best), _year_fit(best, hits, years))
-    if best_score < _EXTRACT_MIN_OVERLAP:
-        return [], False, _Match()
+    ranked = sorted(candidates, key=lambda s: -(scores[id(s)] + meaning(s)))
+
+    def match(s: _Sentence) -> _Match:
+        return _Match(s.text, _in_context(s, hits), overlap(s), _year_fit(s, hits, years))
+
     # "第六条是什么": the sixth item of the list that one of the best-matching sentences opens.
-    for sc, lead in scored[: _EXTRACT_PASSAGES] if nth else []:
-        if sc < _EXTRACT_KEEP * best_score:
+    for lead in ranked[:_EXTRACT_PASSAGES] if nth else []:
+        if scores[id(lead)] < max(_EXTRACT_KEEP * scores[id(ranked[0])], _EXTRACT_MIN_OVERLAP):
             break
         if item := _nth_item(pool, hits, lead, nth, search_many):
-            return [(s.text, s.hit) for s in item], False, matched
+            return [(s.text, s.hit) for s in item], False, match(lead)
+    scored = [(scores[id(s)], s) for s in ranked if s.rank < _EXTRACT_PASSAGES or not nth]
+    if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
+        return [], False, _Match()
+    best_score, best = scored[0]
+    matched = match(best)
     leads = best.text.endswith(_LEAD_MARKS)
     opens_list = best.heading or asks_list or leads
     # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).
@@ -757,6 +766,11 @@ def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match
         unseen = _unechoed(searcher, unseen, matched.context)
     if (cosine >= _MIN_COSINE or overlap >= _SURE_OVERLAP) and len(unseen) <= allowed:
         return True
+    # A figure of the kind asked, where the passages hold or echo every word of the question (each as a whole:
+    # "工作" does not say "工作餐"), may come from a sentence that reads less like it ("城镇年人均提高600元" for
+    # "城里吃低保的每人一年多给了多少钱").
+    if allowed and cosine >= _TYPED_COSINE and not (unseen and _unechoed(searcher, unseen, matched.context, by_parts=False)):
+        return True
     top = hits[0]
     agreed = (top.dense_rank or _WIDE) <= _AGREE_RANK and (top.bm25_rank or _WIDE) <= _AGREE_RANK
     return agreed and cosine >= _AGREED_COSINE and overlap >= _AGREED_OVERLAP and len(unseen) <= 1
@@ -778,15 +792,16 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     return [w for w in words if not any(w != other and w in other for other in words)]
 
 
-def _unechoed(searcher: Searcher, words: list[str], answer: str) -> list[str]:
+def _unechoed(searcher: Searcher, words: list[str], answer: str, by_parts: bool = True) -> list[str]:
     """The words no word of the answer says in other terms: "城里" is said by "城镇", "肥猪" by "生猪" (word
-    embeddings this close are near-synonyms; a sibling term, "仰卧起坐" beside "纵跳摸高", stays apart)."""
+    embeddings this close are near-synonyms; a sibling term, "仰卧起坐" beside "纵跳摸高", stays apart).
+    Without `by_parts` a part of the word does not say it: "工作" is no echo of "工作餐"."""
     own = [w for w in dict.fromkeys(tokenize(match_key(answer))) if len(w) > 1 and not any(c.isdigit() for c in w)]
     if not own:
         return words
     vectors = searcher.embedder.encode_documents(words + own)
     echoes = vectors[: len(words)] @ vectors[len(words) :].T
-    return [w for w, row in zip(words, echoes) if row.max() < _ECHO]
+    return [w for w, row in zip(words, echoes) if max((e for o, e in zip(own, row) if by_parts or o not in w), default=0.0) < _ECHO]
 
 
 def _not_found(hits: list[Hit], traditional: bool) -> str:

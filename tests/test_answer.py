@@ -340,6 +340,10 @@ def test_a_word_the_answer_says_in_other_terms_is_not_missing():
     searcher = SimpleNamespace(embedder=_WordVectors({"城里": 0, "城镇": 0, "仰卧起坐": 1, "纵跳摸高": 2}))
     assert _unechoed(searcher, ["城里"], "城镇居民人均可支配收入完成20251元") == []
     assert _unechoed(searcher, ["仰卧起坐"], "三、纵跳摸高（达标：男子组≥2.65米）") == ["仰卧起坐"]
+    # A part of the word says it only where parts may.
+    searcher = SimpleNamespace(embedder=_WordVectors({"工作餐": 0, "工作": 0}))
+    assert _unechoed(searcher, ["工作餐"], "公务员工作应当具备的基本能力") == []
+    assert _unechoed(searcher, ["工作餐"], "公务员工作应当具备的基本能力", by_parts=False) == ["工作餐"]
 
 
 def test_a_sentence_sharing_no_word_with_the_question_is_judged_by_its_own_meaning():
@@ -498,6 +502,25 @@ def test_a_held_word_with_a_modifier_before_it_is_held_but_one_with_another_head
     assert _unseen_words("手指甲能留几厘米", bulletin) == []
     assert _unseen_words("商品房销售面积多少", bulletin) == ["商品房", "销售", "面积"]
 
+def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answered_from_a_less_close_sentence():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import _Match, _relevant
+
+    searcher = SimpleNamespace(embedder=_WordVectors({"最低生活保障": 0}))
+    report = [Hit(Section("d0", "海拉尔区2012年政府工作报告.txt", "政府工作报告", ["一、过去一年工作回顾"], 3,
+                          "城乡最低生活保障标准逐年提高，城镇年人均提高600元，农村年人均提高200元。"), 1.0)]
+    asked = np.zeros(8, dtype="float32")
+    asked[0], asked[1] = 0.35, (1 - 0.35**2) ** 0.5  # not close: the question is in everyday words
+    sentence = "城乡最低生活保障标准逐年提高，城镇年人均提高600元，农村年人均提高200元。"
+    matched = _Match(sentence, f"政府工作报告 一、过去一年工作回顾 {sentence}", overlap=0.2)
+    assert _relevant(searcher, "海拉尔城里吃低保的每人提高多少钱", asked, matched, report)
+    # Not where a word of the question is missing from every passage, nor where no figure is asked.
+    assert not _relevant(searcher, "海拉尔城里吃低保的每人交多少公积金", asked, matched, report)
+    assert not _relevant(searcher, "海拉尔城里吃低保的标准怎么定", asked, matched, report)
+
 def test_whether_something_is_allowed_is_answered_by_the_rule():
     rules = Hit(Section("d0", "答辩规定.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", ["（一）答辩环境要求"], 3,
                         "1.答辩场所应宽敞、明亮，有学术氛围；2.答辩秘书应提前布置答辩现场，准备好茶水和纸笔；"
@@ -571,6 +594,27 @@ def test_how_many_people_asks_for_a_count_not_a_list():
 
     units, as_list, _ = _select("答辩委员会一般几个人", rules, None, similarity)
     assert "由5人组成" in units[0][0] and not as_list
+
+
+def test_the_nth_item_is_found_though_retrieval_lifted_items_above_the_lead_that_opens_their_list():
+    from assistant.answer import _select
+
+    def passage(position, path, text, score):
+        return Hit(Section("d0", "报告.csv", "2026年甘肃省政府工作报告", path, position, text), score)
+
+    # Retrieval lifts every sixth item ("六是…", "（六）…") for "第六条"; the list's lead comes sixth.
+    hits = [
+        passage(36, [], "投资下行压力加大。\n“十五五”时期的主要目标任务\n“十五五”时期是我国基本实现社会主义现代化的关键时期。", 1.0),
+        passage(43, ["六是人民生活品质明显提升"], "六是人民生活品质明显提升。全体居民人均可支配收入年均增长5%以上。", 0.99),
+        *(passage(70 + n, ["（六）加快推进文旅强省建设"], f"（六）加快推进文旅强省建设\n第{n}项文旅工作。", 0.98 - n / 100) for n in range(3)),
+        passage(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 0.9),
+    ]
+    units, _, _ = _select("甘肃“十五五”时期目标任务的第六条是什么", hits)
+    assert units and units[0][0] == "六是人民生活品质明显提升。"
+    steps = [Hit(Section("d1", "规定.docx", "硕士学位论文答辩的有关规定", [], 0,
+                         "答辩的一般程序：\n1.宣布答辩委员会组成名单；\n2.主席宣布答辩开始；\n3.指导教师介绍申请人的学习成绩；"), 1.0)]
+    text, _ = extractive_answer("硕士学位论文答辩一般程序的第三步是什么", steps)
+    assert text.startswith("3.指导教师介绍申请人的学习成绩")
 
 
 def test_the_nth_item_asked_for_is_given_and_looked_up_when_the_passages_lack_it():
