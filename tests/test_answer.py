@@ -474,7 +474,6 @@ def test_a_place_named_in_full_that_no_passage_holds_is_not_answered():
     assert not _relevant(searcher, "西北师范大学的常住人口有多少", asked, matched, bulletin)
 
 
-
 def test_a_thing_asked_by_its_name_that_no_passage_holds_is_not_answered_however_close_the_sentence():
     from types import SimpleNamespace
 
@@ -491,7 +490,7 @@ def test_a_thing_asked_by_its_name_that_no_passage_holds_is_not_answered_however
     matched = _Match(sentence, f"公安机关录用人民警察体能测评标准 三、纵跳摸高 {sentence}", overlap=0.3)
     assert _relevant(searcher, "人民警察体能测评纵跳摸高的达标标准是多少", asked, matched, rules)
     assert not _relevant(searcher, "人民警察体能测评引体向上的达标标准是多少", asked, matched, rules)
-    # A plain word for the passage's own ("手指甲" for 指甲) or a count ("第三种") is no missing thing.
+    # A plain word for the passage's own ("手指甲" for 指甲) is no missing thing.
     assert _relevant(searcher, "人民警察体能测评的时候手指甲能留多长", asked, matched, rules)
 
 
@@ -596,18 +595,19 @@ def test_how_many_people_asks_for_a_count_not_a_list():
     assert "由5人组成" in units[0][0] and not as_list
 
 
+def _gansu_report(position: int, path: list[str], text: str, score: float) -> Hit:
+    return Hit(Section("d0", "报告.csv", "2026年甘肃省政府工作报告", path, position, text), score)
+
+
 def test_the_nth_item_is_found_though_retrieval_lifted_items_above_the_lead_that_opens_their_list():
     from assistant.answer import _select
 
-    def passage(position, path, text, score):
-        return Hit(Section("d0", "报告.csv", "2026年甘肃省政府工作报告", path, position, text), score)
-
     # Retrieval lifts every sixth item ("六是…", "（六）…") for "第六条"; the list's lead comes sixth.
     hits = [
-        passage(36, [], "投资下行压力加大。\n“十五五”时期的主要目标任务\n“十五五”时期是我国基本实现社会主义现代化的关键时期。", 1.0),
-        passage(43, ["六是人民生活品质明显提升"], "六是人民生活品质明显提升。全体居民人均可支配收入年均增长5%以上。", 0.99),
-        *(passage(70 + n, ["（六）加快推进文旅强省建设"], f"（六）加快推进文旅强省建设\n第{n}项文旅工作。", 0.98 - n / 100) for n in range(3)),
-        passage(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 0.9),
+        _gansu_report(36, [], "投资下行压力加大。\n“十五五”时期的主要目标任务\n“十五五”时期是我国基本实现社会主义现代化的关键时期。", 1.0),
+        _gansu_report(43, ["六是人民生活品质明显提升"], "六是人民生活品质明显提升。全体居民人均可支配收入年均增长5%以上。", 0.99),
+        *(_gansu_report(70 + n, ["（六）加快推进文旅强省建设"], f"（六）加快推进文旅强省建设\n第{n}项文旅工作。", 0.98 - n / 100) for n in range(3)),
+        _gansu_report(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 0.9),
     ]
     units, _, _ = _select("甘肃“十五五”时期目标任务的第六条是什么", hits)
     assert units and units[0][0] == "六是人民生活品质明显提升。"
@@ -620,14 +620,11 @@ def test_the_nth_item_is_found_though_retrieval_lifted_items_above_the_lead_that
 def test_the_nth_item_asked_for_is_given_and_looked_up_when_the_passages_lack_it():
     from assistant.answer import _select
 
-    def passage(position, path, text, score):
-        return Hit(Section("d0", "报告.csv", "2026年甘肃省政府工作报告", path, position, text), score)
-
     hits = [
-        passage(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 1.0),
-        passage(39, ["二是科技创新能力明显提升"], "二是科技创新能力明显提升。推动科技创新和产业创新深度融合。", 0.8),
+        _gansu_report(38, [], "“十五五”时期，要努力实现以下目标任务：\n一是高质量发展水平明显提升。全省地区生产总值年均增长5%以上。", 1.0),
+        _gansu_report(39, ["二是科技创新能力明显提升"], "二是科技创新能力明显提升。推动科技创新和产业创新深度融合。", 0.8),
     ]
-    third = passage(40, ["三是全面深化改革质效明显提升"], "三是全面深化改革质效明显提升。更好发挥经济体制改革牵引作用。", 0.5)
+    third = _gansu_report(40, ["三是全面深化改革质效明显提升"], "三是全面深化改革质效明显提升。更好发挥经济体制改革牵引作用。", 0.5)
     asked = []
 
     def search_many(queries, k):

@@ -10,8 +10,8 @@ answer code nor the other sets); offline_answers_heldout6.jsonl, written the sam
 third round (and tuned on in the fourth), offline_answers_heldout7.jsonl held out from the fourth (tuned on
 in the fifth), offline_answers_heldout8.jsonl held out from the fifth (tuned on in the sixth),
 offline_answers_heldout9.jsonl held out from the sixth and seventh, offline_answers_heldout10.jsonl written after
-the sixth round's changes (tuned on in the seventh), and offline_answers_heldout11/heldout12.jsonl held out
-from the seventh.
+the sixth round's changes (tuned on in the seventh), offline_answers_heldout11/heldout12.jsonl held out
+from the seventh (tuned on in the eighth), and offline_answers_heldout13/heldout14.jsonl held out from the eighth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
