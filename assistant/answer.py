@@ -32,8 +32,10 @@ from .text.chinese import (
 )
 
 NOT_FOUND = "知识库中没有找到相关内容。"
+# "第三条", "第三步", "第八件实事", "第三种情况": the Nth point of a list.
+_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面|步|件|种)")
 _FOLLOW_UP_RE = re.compile(
-    r"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|第[一二三四五六七八九十\d]+[条点个部分项步件种]|这个|那个|他们|它们|上面"
+    rf"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|{_ORDINAL_RE.pattern}|这个|那个|他们|它们|上面"
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
@@ -166,7 +168,6 @@ _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
 # "几个方面" asks for a list; "几个人", "几个月" ask for a count.
 _LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括")
-_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:条|点|项|个|部分|方面|步|件|种)")  # 第三步, 第八件实事, 第三种情况
 _ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 
 
@@ -539,6 +540,7 @@ def _select(
             break
         if item := _nth_item(pool, hits, lead, nth, search_many):
             return [(s.text, s.hit) for s in item], False, match(lead)
+    # Past the ordinal's lookup its wider window closes again (a signature line may come from any rank).
     scored = [(scores[id(s)], s) for s in ranked if s.rank < _EXTRACT_PASSAGES or not nth]
     if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()

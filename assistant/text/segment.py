@@ -27,6 +27,9 @@ _NAME_TAGS = ("ns", "nt")
 PLACE_UNITS = "省市县区州盟旗"  # what a place's name ends in: 宜春市, 海拉尔区
 NAME_END = rf"(?:[{PLACE_UNITS}]|大学|学院)"
 _NAME_END_RE = re.compile(NAME_END + "$")
+# What names a thing or an activity: a noun, a set phrase ("生产总值", "评分标准", "引体向上").
+_TERM_TAGS = frozenset({"n", "vn", "l", "i"})
+_NEGATION_RE = re.compile("[不没未无非]")
 _lock = threading.RLock()
 
 
@@ -70,11 +73,6 @@ class Segmenter:
 @lru_cache(maxsize=1)
 def _tagger() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(_base())
-
-
-# What names a thing or an activity: a noun, a set phrase ("生产总值", "评分标准", "引体向上").
-_TERM_TAGS = frozenset({"n", "vn", "l", "i"})
-_NEGATION_RE = re.compile("[不没未无非]")
 
 
 def is_term(word: str) -> bool:
