@@ -11,7 +11,8 @@ third round (and tuned on in the fourth), offline_answers_heldout7.jsonl held ou
 in the fifth), offline_answers_heldout8.jsonl held out from the fifth (tuned on in the sixth),
 offline_answers_heldout9.jsonl held out from the sixth and seventh, offline_answers_heldout10.jsonl written after
 the sixth round's changes (tuned on in the seventh), offline_answers_heldout11/heldout12.jsonl held out
-from the seventh (tuned on in the eighth), and offline_answers_heldout13/heldout14.jsonl held out from the eighth.
+from the seventh (tuned on in the eighth), offline_answers_heldout13/heldout14.jsonl held out from the eighth
+(tuned on in the ninth), and offline_answers_heldout15/heldout16.jsonl held out from the ninth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -46,6 +47,8 @@ REAL_ONLY_SETS = {
     "heldout12": DATA / "offline_answers_heldout12.jsonl",
     "heldout13": DATA / "offline_answers_heldout13.jsonl",
     "heldout14": DATA / "offline_answers_heldout14.jsonl",
+    "heldout15": DATA / "offline_answers_heldout15.jsonl",
+    "heldout16": DATA / "offline_answers_heldout16.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
