@@ -25,7 +25,7 @@ from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .signals import REVIEWS_LAST_YEAR
-from .text.segment import is_term, proper_names, tokenize
+from .text.segment import is_everyday, is_term, proper_names, tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
@@ -784,7 +784,9 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     word contains is not counted twice, nor one a longer held word contains."""
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
-    tokens = [w for w in tokenize(asked) if len(w) > 1]
+    # The year stays a word of its own: "2019年考警察" would otherwise give "年考".
+    # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold.
+    tokens = [w for w in tokenize(_YEAR_RE.sub(r"\1 ", asked)) if len(w) > 1 and not is_everyday(w)]
     held = {w for w in tokens if w.lower() in text.lower() or any(full in text for full in SYNONYMS.get(w.upper(), ()))}
     # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比), nor a held
     # word with one character put before it ("手指甲" where they say 指甲, "新开通" where 开通: a Chinese

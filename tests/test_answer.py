@@ -501,6 +501,17 @@ def test_a_held_word_with_a_modifier_before_it_is_held_but_one_with_another_head
     assert _unseen_words("手指甲能留几厘米", bulletin) == []
     assert _unseen_words("商品房销售面积多少", bulletin) == ["商品房", "销售", "面积"]
 
+def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_missing_from_the_passages():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "政府工作报告.txt", "政府工作报告", [], 3, "力争年末，非公经济占国民经济比重达到72%以上。"), 1.0)]
+    assert _unseen_words("2014年希望非公经济在整个国民经济里占多大比重", report) == ["2014"]
+    notice = [Hit(Section("d0", "体能测评通知.doc", "上饶市2019年度考录人民警察体能测评通知", [], 1, "时间：2019年7月12日，上午7:30"), 1.0)]
+    assert _unseen_words("上饶2019年考警察的体能测评几点开始", notice) == []
+    # A frequent noun still names the thing asked about.
+    assert _unseen_words("2014年希望医院在国民经济里占多大比重", report) == ["2014", "医院"]
+
+
 def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answered_from_a_less_close_sentence():
     from types import SimpleNamespace
 

@@ -30,6 +30,10 @@ _NAME_END_RE = re.compile(NAME_END + "$")
 # What names a thing or an activity: a noun, a set phrase ("生产总值", "评分标准", "引体向上").
 _TERM_TAGS = frozenset({"n", "vn", "l", "i"})
 _NEGATION_RE = re.compile("[不没未无非]")
+# Words this frequent in jieba's general-language dictionary, when they name no thing (希望, 开始, 整个, 彻底),
+# frame a question rather than say what it is about; a frequent noun (医院, 工资) still names its topic.
+_EVERYDAY_FREQ = 4000
+_NOUN_TAG_RE = re.compile("^(?:n|vn|l|i|j)")
 _lock = threading.RLock()
 
 
@@ -81,6 +85,14 @@ def is_term(word: str) -> bool:
     if len(word) < 3 or not _base().FREQ.get(word) or _NEGATION_RE.search(word):
         return False
     return {p.flag for p in _tagger().cut(word)} <= _TERM_TAGS
+
+
+def is_everyday(word: str) -> bool:
+    """Whether the word is one of everyday speech that says how a thing is asked, not which thing: frequent in
+    general Chinese and no noun ("希望", "开始", "彻底"; not "医院")."""
+    if (_base().FREQ.get(word) or 0) < _EVERYDAY_FREQ:
+        return False
+    return not any(_NOUN_TAG_RE.match(p.flag) for p in _tagger().cut(word))
 
 
 def proper_names(text: str) -> set[str]:
