@@ -125,3 +125,14 @@ def test_a_line_opening_on_a_figure_or_a_semicolon_carries_on_the_unended_line_a
     assert paged.paragraphs == ["全市婴儿死亡率为 1.1‰，其中男婴为；出生人口性别比为 113.39。"]
     # A whole number and a word is a numbered heading or a table row, and stays on its own line.
     assert "1 人口特征" in doc.paragraphs and "3 岁以下 29.80 113.47" in doc.paragraphs
+
+
+def test_a_line_ending_on_a_comma_goes_on_in_the_next_unless_a_heading_follows():
+    doc = clean_text(
+        "2021 年，深圳市共有公务员（含参照管理）5.00 万人，\n其中女性 1.25 万人，占比 24.9%。\n"
+        "包括时钟数据恢复（CDR）、锁相环（PLL）、\n千兆位收发器块（GXB）。\n"
+        "目标如下，\n二、主要任务\n", fallback_title="性别数据",
+    )
+    assert "2021 年，深圳市共有公务员（含参照管理）5.00 万人，其中女性 1.25 万人，占比 24.9%。" in doc.paragraphs
+    assert "包括时钟数据恢复（CDR）、锁相环（PLL）、千兆位收发器块（GXB）。" in doc.paragraphs
+    assert "二、主要任务" in doc.paragraphs

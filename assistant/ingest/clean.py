@@ -87,6 +87,7 @@ MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"
 _FIGURE_LINE_RE = re.compile(rf"^\d+[.．]\d+[\s\u3000]*[{MEASURE_UNITS}]")
 _FIGURE_END_RE = re.compile(r"\d[.．]\d+$")
 _CONTINUING_PUNCT = "，,；;、。）)”"
+_BREAKING_PUNCT = ("，", "、")  # a sentence never ends on a comma: the line after one goes on with it
 _TITLE_PARTS = 3
 _HEAD_LINES = 12
 _TAIL_NAV_MAX = 4
@@ -157,7 +158,7 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
     A text is hard-wrapped when many of its lines share one length; then a line of about that length
     that does not end a sentence continues on the next, unless the next starts a heading. In any text a
     line opening on a figure and its unit, on a comma or semicolon, or on the unit of a figure ending the line
-    above, continues that line.
+    above, continues that line, as does a line after one that ends on a comma.
     """
     long = [len(line) for line, _ in lines if len(line) >= _WRAP_MIN and "\t" not in line]
     width = Counter(long).most_common(1)[0][0] if long else 0
@@ -170,7 +171,8 @@ def _unwrap(lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
             joined.append((line, page))  # a page number between the halves of a sentence: dropped as chrome later
             continue
         broken = (wrapped and len(last) >= width - 2) or (
-            (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT or _FIGURE_END_RE.search(last) and line[0] in MEASURE_UNITS)
+            (_FIGURE_LINE_RE.match(line) or line[0] in _CONTINUING_PUNCT or last.endswith(_BREAKING_PUNCT)
+             or _FIGURE_END_RE.search(last) and line[0] in MEASURE_UNITS)
             and not is_heading_line(last) and not _is_chrome(last)  # furniture joined to content would outlive its removal
         )
         if (joined and broken and last[-1] not in _SENTENCE_PUNCT + "：:" and "\t" not in last + line
