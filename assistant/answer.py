@@ -167,7 +167,11 @@ _WIDE = 20  # passages searched offline: the top ones answer, the rest let a lis
 _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二三四五六七八九十\d]+)点")
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
 # "几个方面" asks for a list; "几个人", "几个月" ask for a count.
-_LIST_QUESTION_RE = re.compile(r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括")
+# What one hands in or must meet comes as a list however it is asked ("要交啥材料", "需要什么条件").
+_LIST_QUESTION_RE = re.compile(
+    r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括"
+    r"|(?:什么|啥)(?:材料|资料|证件|证明|手续|条件|东西)"
+)
 _ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 
 
