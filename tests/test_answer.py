@@ -103,6 +103,9 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     rules = [Hit(Section("d0", "a.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", [], 0, ""), 1.0)]
     exam = [("笔试分为行政职业能力测验和申论两科。", 0)]
     assert not _answers("公务员考试的报名费是多少钱", exam, _Match(), rules)  # a count of subjects is no fee
+    mortality = [("2021 年，深圳市 5 岁以下儿童死亡率为 1.36‰。", 0)]
+    assert not _answers("深圳女性平均预期寿命是多少岁", mortality, _Match(), rules)  # an age bracket is no age
+    assert _answers("深圳女性平均预期寿命是多少岁", [("女性平均预期寿命为 84.5 岁。", 0)], _Match(), rules)
     committee = [("（二）论文答辩委员会由5人组成。", 0)]
     assert _answers("武汉大学硕士学位论文答辩委员会由几人组成", committee, _Match(), rules)
     assert not _answers("武汉大学博士学位论文答辩委员会由几人组成", committee, _Match(), rules)  # the 硕士 rules say it
