@@ -69,7 +69,7 @@ _STYLES = {
 # 第一层 一、 黑体, 第二层 （一） 楷体, 第三层 1. 仿宋 bold, 第四层 （1） as body text; 第X章 centred.
 _ROLE_OF_MARKER = {
     "pian": "chapter", "bian": "chapter", "zhang": "chapter", "jie": "chapter",
-    "cn": "level1", "di": "level1", "paren_cn": "level2", "num": "level3", "dec": "level3",
+    "cn": "level1", "di": "level1", "paren_cn": "level2", "num": "level3", "dec": "level3", "dec3": "level3",
 }
 _ROLE_OF_MD_DEPTH = {1: "level1", 2: "level1", 3: "level2", 4: "level3"}
 _HEADING_MAX = 60  # a marked line longer than this is body text that starts with a marker

@@ -33,6 +33,7 @@ def test_marker_levels():
     assert marker_type("2020年，是全面建成小康社会决胜之年") is None
     assert marker_type("2.5亿元资金") is None
     assert marker_type("1.2 主体部分") == "dec"
+    assert marker_type("2.4.4 作者简历") == "dec3"
     # A statistics PDF breaks "…其中女性 / 20.94 万人，性别比为 82.62。": a figure, not heading 20.94.
     assert marker_type("20.94 万人，性别比为 82.62。") is None
 
@@ -110,6 +111,12 @@ def test_a_higher_level_closes_lower_ones_even_when_its_first_sibling_was_never_
     body = "这是一段足够长的正文内容，用来说明本部分的具体工作安排和要求。"
     secs = _split(f"政府工作报告\n（九）坚持依法全面履行政府职能\n{body}\n二、2018年经济社会发展总体要求\n{body}\n（一）稳增长\n{body}")
     assert [s.heading_path for s in secs][-2:] == [["二、2018年经济社会发展总体要求"], ["二、2018年经济社会发展总体要求", "（一）稳增长"]]
+
+
+def test_a_third_level_decimal_heading_opens_a_section_under_its_parent_and_closes_a_bracketed_item():
+    body = "这是一段足够长的正文内容，用来说明本部分的具体格式和编写要求，供撰写时参照执行。"
+    secs = _split(f"论文编写规则\n2.4 结尾部分\n2.4.1 参考文献\n{body}\n（5）个人著者，其姓全部著录\n{body}\n2.4.2 附录\n{body}")
+    assert [s.heading_path for s in secs][-1] == ["2.4 结尾部分", "2.4.2 附录"]
 
 
 def test_chapter_and_article_on_one_line_are_split_and_articles_are_body_text():

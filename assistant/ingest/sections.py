@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..text.chinese import split_sentences, to_simplified
+from ..text.chinese import MEASURE_UNITS, split_sentences, to_simplified
 from ..text.tokens import count_tokens
-from .clean import MEASURE_UNITS, CleanDoc, is_salutation
+from .clean import CleanDoc, is_salutation
 
 # Raised when a cleaning or splitting rule changes: a KB built before re-splits its stored texts on the next
 # index (keeping the vectors of sections whose text is unchanged), so a user gets the new rules without --force.
-SPLIT_VERSION = 3
+SPLIT_VERSION = 4
 _NUM = "一二三四五六七八九十百零〇"
 # Levels of the 公文 hierarchy, outermost first. A document may skip levels or use them in another
 # order, so a level's depth comes from the stack of open headings; this order only closes levels
@@ -29,6 +29,7 @@ _MARKERS = [
     ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
     ("num", re.compile(r"^\d{1,2}[.．、](?!\d)")),
     ("dec", re.compile(rf"^\d{{1,2}}[.．]\d{{1,2}}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")),  # not "20.94 万人"
+    ("dec3", re.compile(rf"^\d{{1,2}}[.．]\d{{1,2}}[.．]\d{{1,2}}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")),  # 2.4.4 作者简历
     ("paren_num", re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 _RANK = {name: rank for rank, (name, _) in enumerate(_MARKERS)}
