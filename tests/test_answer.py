@@ -378,6 +378,14 @@ def test_a_numbered_line_ending_in_a_colon_opens_the_list_under_it():
         assert "成绩单" in text and "5本" in text and "表决票" in text, question
 
 
+def test_a_decimal_numbered_part_is_answered_by_what_it_goes_on_to_say():
+    rules = [Hit(Section("d0", "编写规则.pdf", "浙江大学本科生毕业论文（设计）编写规则", ["2.4 结尾部分"], 30,
+                         "2.4.3 索引\n根据需要可以编排分类索引，关键词索引等。\n2.4.4 作者简历\n"
+                         "包括教育经历、工作经历、攻读学位期间发表的论文和完成的工作等。\n3 书脊格式示例"), 1.0)]
+    text, _ = extractive_answer("浙大本科毕业论文的作者简历要写哪些内容", rules)
+    assert "教育经历" in text and "索引" not in text
+
+
 def test_an_everyday_word_finds_the_word_the_documents_use():
     from assistant.answer import _select, _unseen_words
 

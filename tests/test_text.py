@@ -3,7 +3,7 @@ import socket
 
 import tiktoken.registry
 
-from assistant.text.chinese import is_traditional, match_key, split_sentences, to_simplified, to_traditional
+from assistant.text.chinese import is_traditional, item_marker, match_key, split_sentences, to_simplified, to_traditional
 from assistant.text.segment import add_terms, coined_terms, tokenize
 from assistant.text.tokens import count_tokens, get_encoding
 
@@ -44,3 +44,12 @@ def test_coined_terms_are_learned_and_kept_whole():
     assert terms == {"一强三创", "三会一课"}
     add_terms(terms)
     assert "一强三创" in tokenize("党建统领一强三创行动")
+
+
+def test_item_markers_name_their_list_and_number():
+    assert item_marker("二是流程对标。") == ("是", 2)
+    assert item_marker("（三）压实责任") == ("paren", 3)
+    assert item_marker("2.4.4 作者简历") == ("dec", 4)  # a numbered part of a rule's section
+    assert item_marker("1.2 主体部分") == ("dec", 2)
+    assert item_marker("20.94 万人，性别比为 82.62。") is None  # a figure, not item 20.94
+    assert item_marker("2.5亿元资金") is None

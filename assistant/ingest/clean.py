@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..text.chinese import match_key, to_simplified
+from ..text.chinese import MEASURE_UNITS, match_key, to_simplified
 from ..text.segment import PLACE_UNITS
 
 _URL_RE = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。]+", re.I)
@@ -83,7 +83,6 @@ _WRAP_MIN = 20
 # A line that opens on a decimal figure and its unit ("20.94 万人，性别比为…"), on the unit of a figure ending
 # the line above ("…R&D 就业人员 35.58" / "万人，其中女性…") or on the punctuation after a clause carries on
 # the sentence above it: PDFs of statistics break lines there, and such a line is never a heading.
-MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"
 _FIGURE_LINE_RE = re.compile(rf"^\d+[.．]\d+[\s\u3000]*[{MEASURE_UNITS}]")
 _FIGURE_END_RE = re.compile(r"\d[.．]\d+$")
 _CONTINUING_PUNCT = "，,；;、。）)”"

@@ -56,11 +56,14 @@ def split_sentences(text: str) -> list[str]:
 
 _NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
 _CN = "[一二三四五六七八九十]{1,3}"
+MEASURE_UNITS = "万亿千百元人个次户家对吨米岁倍亩名件项%‰"  # what follows a figure: "20.94 万人" is no item 20.94
 # How 公文 number the items of a list, at the start of a sentence or line: 一是/一要/一、, 第一，,
 # （一）, 1. / 1、, （1）, 首先/其次. The kind keeps separate lists (parts and their 一是 items) apart.
 _ITEM_RE = re.compile(
     rf"^[\s“\"]*(?:(?P<is>{_CN})(?P<verb>是|要)|(?P<part>{_CN})、|第(?P<nth>{_CN})[，,、是条]"
-    rf"|[（(](?P<paren>{_CN})[）)]|(?P<num>\d{{1,2}})[.．、](?!\d)|[（(](?P<pnum>\d{{1,2}})[）)]|(?P<seq>首先|其次|再次|最后))"
+    rf"|[（(](?P<paren>{_CN})[）)]|(?P<num>\d{{1,2}})[.．、](?!\d)|[（(](?P<pnum>\d{{1,2}})[）)]|(?P<seq>首先|其次|再次|最后)"
+    # "2.4.4 作者简历": a numbered part of a rule's section, its number the last one.
+    rf"|\d{{1,2}}(?:[.．]\d{{1,2}})*[.．](?P<dec>\d{{1,2}})[\s\u3000]+(?![{MEASURE_UNITS}])(?=[\u4e00-\u9fff]))"
 )
 _SEQUENCE = {"首先": 1, "其次": 2, "再次": 3}
 
@@ -193,7 +196,7 @@ def item_marker(sentence: str) -> tuple[str, int] | None:
     m = _ITEM_RE.match(to_simplified(sentence))
     if not m:
         return None
-    for group in ("is", "part", "nth", "paren", "num", "pnum"):
+    for group in ("is", "part", "nth", "paren", "num", "pnum", "dec"):
         if m.group(group):
             n = chinese_numeral(m.group(group))
             kind = m.group("verb") if group == "is" else group
