@@ -21,7 +21,7 @@ TITLES = json.loads((DATA / "realdocs_titles.json").read_text(encoding="utf-8"))
 UNTITLED = {"工作报告.txt", "2020年国务院政府工作报告（含新闻导语）.txt", "资本论中译本扫描页（无文字层）.pdf"}
 # Page furniture of web pages and PDFs, as it is worded across sites.
 CHROME = re.compile(r"推荐阅读|相关阅读|相关报道|点击数|点击量|浏览次数|查看次数|发布时间[：:]|文章来源[：:]|当前位置|打印本页|关闭窗口|上一篇|下一篇|【字号")
-LEVELS = ["pian", "bian", "zhang", "jie", "di", "cn", "paren_cn", "num", "dec", "paren_num"]
+LEVELS = ["pian", "bian", "zhang", "jie", "di", "cn", "paren_cn", "num", "dec", "dec3", "paren_num"]
 
 pytestmark = pytest.mark.skipif(not REALDOCS.is_dir(), reason="../shared/realdocs is not beside the repository")
 
