@@ -136,3 +136,13 @@ def test_a_line_ending_on_a_comma_goes_on_in_the_next_unless_a_heading_follows()
     assert "2021 年，深圳市共有公务员（含参照管理）5.00 万人，其中女性 1.25 万人，占比 24.9%。" in doc.paragraphs
     assert "包括时钟数据恢复（CDR）、锁相环（PLL）、千兆位收发器块（GXB）。" in doc.paragraphs
     assert "二、主要任务" in doc.paragraphs
+
+
+def test_ocr_dash_for_the_numeral_one_is_read_as_one_but_a_real_hyphen_stays():
+    doc = clean_text(
+        "思想汇报\n作为-名科员，我在工作中取得了-定的进步，这是我- -生追求的目标。\n"
+        "第-章 总则\n参考文献采用著者-出版年制，航线为北京-上海，时间为2019-2020年。\n", fallback_title="思想汇报",
+    )
+    assert "作为一名科员，我在工作中取得了一定的进步，这是我一生追求的目标。" in doc.paragraphs
+    assert "第一章 总则" in doc.paragraphs
+    assert "参考文献采用著者-出版年制，航线为北京-上海，时间为2019-2020年。" in doc.paragraphs

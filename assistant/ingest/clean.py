@@ -75,8 +75,11 @@ _NOT_TITLE = [
 ]
 _LETTER_SPACED_RE = re.compile(r"(?:[\u4e00-\u9fff][ \t\u3000]+)+[\u4e00-\u9fff]")
 _TITLE_MAX = 80
-# OCR reads the numeral 一 as a dash: "第-篇", "第—章".
+# OCR reads the numeral 一 as a dash: "第-篇", "第—章" in a heading, and in running text a hyphen (or two)
+# after a Chinese character and before a measure word or a word that opens with 一 ("作为-名科员",
+# "取得了-定的进步", "我- -生"). A real hyphen there joins two terms ("著者-出版年"), never a measure word.
 _OCR_ONE_RE = re.compile(r"^第[-—－–](?=[篇编章节条部])")
+_OCR_ONE_WORD_RE = re.compile(r"(?<=[\u4e00-\u9fff，,。；;：:])[-－](?:\s*[-－])*(?=[个名位定切直些样般致起生项次步批种件条份贯律旦])")
 _TITLE_TAIL_RE = re.compile(r"^[（(][^（）()]{1,15}[）)]$")
 _BREADCRUMB_RE = re.compile(r"当前位置|您的位置|您现在的位置|首页\s*[>＞»]")
 _WRAP_MIN = 20
@@ -273,7 +276,7 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
         if after_breadcrumb:
             anchors.add(len(kept))
             after_breadcrumb = False
-        kept.append(_OCR_ONE_RE.sub("第一", _squeeze(without_urls)))
+        kept.append(_OCR_ONE_WORD_RE.sub("一", _OCR_ONE_RE.sub("第一", _squeeze(without_urls))))
         pages.append(page)
         origin.append(n)
     kept, pages, tail = _cut_tail_links(kept, pages)

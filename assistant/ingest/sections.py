@@ -14,7 +14,7 @@ from .clean import CleanDoc, is_salutation
 
 # Raised when a cleaning or splitting rule changes: a KB built before re-splits its stored texts on the next
 # index (keeping the vectors of sections whose text is unchanged), so a user gets the new rules without --force.
-SPLIT_VERSION = 4
+SPLIT_VERSION = 5
 _NUM = "一二三四五六七八九十百零〇"
 # Levels of the 公文 hierarchy, outermost first. A document may skip levels or use them in another
 # order, so a level's depth comes from the stack of open headings; this order only closes levels
