@@ -25,7 +25,7 @@ from .ingest.sections import Section
 from .prompts import history_messages, new_fence, pack, render, system_message
 from .retrieve import Hit, Searcher
 from .signals import REVIEWS_LAST_YEAR
-from .text.segment import is_everyday, is_term, proper_names, tokenize
+from .text.segment import is_everyday, is_fragment, is_term, proper_names, tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
@@ -110,21 +110,33 @@ _ASKS_QUANTITY_RE = re.compile(r"多少|(?<!哪)几[年个项条天月日人次�
 _QUANTITY_RE = re.compile(
     r"(?<![\d.])(?!(?:19|20)\d{2}年)\d"  # a figure that is not a year (公文 write figures in Arabic digits)…
     r"|(?<![第一二两三四五六七八九十百千万“\"])[一二两三四五六七八九十百千万]+(?:个|项|条|次|名|人|天|年|月|倍|成|元|种|类|部分|科|篇|周|小时|分钟|位|所|家|户|亿|万|届|批)"  # …or a small count in words, not a quoted name (“八项规定”)
+    r"|一半|过半|半数|[一二三四五六七八九十百千万\d]+分之[一二三四五六七八九十\d]+"  # …or a share in words ("清偿一半以上", "压减三分之一")
 )
 # Some questions name the kind of figure: money is given in 元, a length of text in 字, a duration in time
 # units, an age in 岁, a share as a percentage (a count of exam subjects answers none of them).
 _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
+    (re.compile(r"第几"), re.compile(r"第[一二三四五六七八九十百千\d]+|\d+\s*[位名]")),  # an ordinal or a rank ("排名…235位")
     (re.compile(r"多少钱|多少元|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
     (re.compile(r"多久|多长时间|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
     (re.compile(r"多少字|几个字|字数"), re.compile(r"\d[\d.]*万?(?:个)?(?:汉)?字|[一二两三四五六七八九十百千万]+(?:个)?(?:汉)?字")),
     # An age bracket ("5岁以下儿童") names whom a figure is about, not an age.
-    (re.compile(r"多少岁|几岁|多大年龄"), re.compile(r"[\d一二三四五六七八九十]+(?:周)?岁(?!以[下上内]|及以[上下]|[至到~～\-－])")),
-    (re.compile(r"几成|百分之几|占多少|多大比例|(?:比例|比重|率)(?:是|为|有|达到|达)?(?:多少|多大|多高|几)"), re.compile(r"\d[\d.]*%|\d[\d.]*％|[一二三四五六七八九十]成|分之|\d+[:：]\d+")),
+    (re.compile(r"多少岁|几岁|多大年龄|寿命[^，,。？?]{0,4}?多少"), re.compile(r"[\d一二三四五六七八九十]+(?:周)?岁(?!以[下上内]|及以[上下]|[至到~～\-－])")),
+    (re.compile(r"几成|百分之几|占多少|多大比例|(?:比例|比重|率)[^，,。？?]{0,6}?(?:多少|多大|多高|几)"),
+     re.compile(r"\d[\d.]*\s*[%％‰]|[一二三四五六七八九十]成|分之|\d+[:：]\d+|百分点")),
+    # A count in a measure word of things ("多少对", "几辆") is given in that word or its kin (个 goes with most):
+    # "7.62万人" counts no couples. 项 and 条, which count a list's items, are left out (a list answers them), and
+    # so is a word the measure word opens (多少家庭, 多少名额, 多少人民币).
+    *(
+        (re.compile(rf"(?:多少|(?<!哪)几)[{kin}](?![庭额单置象民])"),
+         re.compile(rf"[\d一二两三四五六七八九十百千万亿]\s*[{kin}]|[{kin}]数"))  # or "轮候户数 7.79 万"
+        for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩")
+    ),
 ]
 _ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|几号|哪个月|哪一?年")
 _TIME_RE = re.compile(
     r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
+    r"|自.{0,14}?起(?:施行|实施|执行|生效)"  # a rule's own clause on when it takes effect ("本办法自发布之日起施行")
 )
 # A place ("在哪里举行") is given as a notice gives it: "地点：…", an address, a venue.
 _ASKS_PLACE_RE = re.compile(r"哪里|哪儿|什么地方|何地|什么地点|在哪")
@@ -690,7 +702,7 @@ def _answer_offline(
         found = found + _openings(searcher, found)
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
-    if not units or not _answers(query, units, matched, found) or not _relevant(searcher, query, asked, matched, found):
+    if not units or not _answers(query, units, matched, found, as_list) or not _relevant(searcher, query, asked, matched, found):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
@@ -721,17 +733,25 @@ def _contradicts(query: str, said: str) -> bool:
     return False
 
 
-def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit]) -> bool:
+def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit], as_list: bool = False) -> bool:
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
     the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
     answered), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱" answered by
-    a sentence on the exam's two subjects is no answer); a time or place asked may be answered in words."""
+    a sentence on the exam's two subjects is no answer); a time or place asked may be answered in words.
+    The figure must come from the sentence that matched best where that sentence is the answer and not the
+    lead of a list: a neighbour added for its shared words ("城镇化率为58.02%" beside 新增就业 for
+    "失业率是多少") does not make it an answer."""
     if matched.year_fit < 0:
         return False
     if _contradicts(query, "".join(f"{hits[hit].section.title}{text}" for text, hit in units)):
         return False
     asks = _asked_type(query)
-    return asks is None or asks in _SOFT_TYPES or any(asks.search(match_key(text)) for text, _ in units)
+    if asks is None or asks in _SOFT_TYPES:
+        return True
+    given = [text for text, _ in units]
+    if not as_list and matched.text in given:
+        given = [matched.text]
+    return any(asks.search(match_key(text)) for text in given)
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
@@ -790,8 +810,9 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
     asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
     # The year stays a word of its own: "2019年考警察" would otherwise give "年考".
-    # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold.
-    tokens = [w for w in tokenize(_YEAR_RE.sub(r"\1 ", asked)) if len(w) > 1 and not is_everyday(w)]
+    # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold, and
+    # a piece of segmentation ("改要" of 棚改要完成) is no word at all.
+    tokens = [w for w in tokenize(_YEAR_RE.sub(r"\1 ", asked)) if len(w) > 1 and not is_everyday(w) and not is_fragment(w)]
     held = {w for w in tokens if w.lower() in text.lower() or any(full in text for full in SYNONYMS.get(w.upper(), ()))}
     # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比), nor a held
     # word with one character put before it ("手指甲" where they say 指甲, "新开通" where 开通: a Chinese

@@ -95,6 +95,11 @@ def test_a_question_after_a_time_or_a_figure_gets_a_sentence_that_gives_one():
                          "每个指导教师指导学生一般不超过 5 个。"), 1.0)
     text, _ = extractive_answer("一个指导教师最多指导几名学生的毕业论文", [limits])
     assert text.startswith("每个指导教师") and "5 个" in text
+    # A rule says when it takes effect in a clause of its own, with no date in it.
+    effect = Hit(Section("d0", "办法.pdf", "本科生毕业论文工作管理办法", [], 0,
+                         "第十三条 指导教师填写任务书，在毕业论文课程开始时发给学生。第四十二条 本办法自发布之日起实施。"), 1.0)
+    text, _ = extractive_answer("毕业论文工作管理办法从什么时候开始执行", [effect])
+    assert text.startswith("第四十二条")
 
 
 def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
@@ -118,6 +123,29 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     assert not _answers("毕业论文正文最少要多少字", [("所引文献序号用小四号、以上角标形式置于方括号中", 0)], _Match(), rules)
     assert _answers("论文题目一般不能超过多少字", [("一般不能超过 25 个汉字", 0)], _Match(), rules)
     assert _answers("2021年有多少女性免费筛查了乳腺癌", [("为 26.86 万名女性进行乳腺癌免费筛查", 0)], _Match(), rules)  # 免费 asks no fee
+    # A count asked in a measure word is given in it or its kin; a share may be given in words.
+    assert not _answers("深圳2021年办理离婚登记的有多少对", [("深圳市城镇新增登记失业人数 7.62 万人。", 0)], _Match(), rules)
+    assert _answers("2013年收回了几辆公务车", [("封存超标车辆12台。", 0)], _Match(), rules)
+    assert _answers("拆掉了多少台小锅炉", [("关停单烧锅炉133座。", 0)], _Match(), rules)
+    assert _answers("排队等公屋的有多少户", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)
+    assert not _answers("办理离婚登记的有多少对", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)
+    assert _answers("金川集团在世界500强里排第几", [("排名由369位上升到235位。", 0)], _Match(), rules)
+    assert _answers("旅游收入多少人民币", [("实现旅游综合收入24.3亿元人民币。", 0)], _Match(), rules)
+    assert _answers("欠企业的钱年底前要还掉多少", [("对拖欠企业的款项年底前要清偿一半以上。", 0)], _Match(), rules)
+    assert _answers("今年发的文件要砍掉多少", [("坚决把文件压减三分之一以上。", 0)], _Match(), rules)
+    assert _answers("要开展第几次全国人口普查", [("开展第七次全国人口普查。", 0)], _Match(), rules)
+    # A rate is given as a share, however the question goes on after it; a life span in years of age.
+    assert not _answers("浙大本科毕业论文查重率不能超过多少", [("论文题目一般不能超过 25 个汉字。", 0)], _Match(), rules)
+    assert _answers("城镇化率比上年提高了多少", [("常住人口城镇化率比2021年提高0.64个百分点。", 0)], _Match(), rules)
+    assert _answers("婴儿死亡率是多少", [("全市婴儿死亡率为 1.1‰。", 0)], _Match(), rules)
+    assert not _answers("深圳女性平均预期寿命是多少", [("深圳市领取最低生活保障金人数为 0.30 万人。", 0)], _Match(), rules)
+    # The figure comes from the sentence that matched best, not from a neighbour added beside it…
+    jobs = [("全年城镇新增就业人口4.33万人，城镇失业人员再就业1.64万人。", 0), ("常住人口城镇化率为58.02%。", 0)]
+    assert not _answers("宜春城镇登记失业率是多少", jobs, _Match(jobs[0][0]), rules)
+    assert _answers("宜春城镇化率是多少", jobs, _Match(jobs[1][0]), rules)
+    # …unless the best is the lead of a list whose items give it.
+    targets = [("主要预期目标是：", 0), ("城镇调查失业率5.5%左右。", 0)]
+    assert _answers("失业率的目标是多少", targets, _Match(targets[0][0]), rules, as_list=True)
     assert not _answers("宜春市2023年社会消费品零售总额是多少", [("全年社会消费品零售总额1131.0亿元。", 0)], _Match(year_fit=-1), rules)
 
 
@@ -522,6 +550,9 @@ def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_miss
     assert _unseen_words("上饶2019年考警察的体能测评几点开始", notice) == []
     # A frequent noun still names the thing asked about.
     assert _unseen_words("2014年希望医院在国民经济里占多大比重", report) == ["2014", "医院"]
+    # Two characters jieba glued across a word boundary ("没给" of 怎么没给, "改要" of 棚改要完成) are no word.
+    assert _unseen_words("2014年怎么没给非公经济定比重", report) == ["2014"]
+    assert _unseen_words("2014年棚改要完成多少户", report) == ["2014"]
 
 
 def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answered_from_a_less_close_sentence():

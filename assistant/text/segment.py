@@ -34,6 +34,11 @@ _NEGATION_RE = re.compile("[不没未无非]")
 # frame a question rather than say what it is about; a frequent noun (医院, 工资) still names its topic.
 _EVERYDAY_FREQ = 4000
 _NOUN_TAG_RE = re.compile("^(?:n|vn|l|i|j)")
+# Characters that do grammar's work (an auxiliary, a demonstrative, a particle): a "word" holding one that
+# jieba's dictionary lacks, or lists only at its floor (改要, 没给: entries of 3), is two characters glued
+# across a boundary, not a name or a term.
+_FUNCTION_CHARS_RE = re.compile("[要给那这些把被让将着了过也都就还又再才么呢吗吧]")
+_RARE_FREQ = 3
 _lock = threading.RLock()
 
 
@@ -93,6 +98,12 @@ def is_everyday(word: str) -> bool:
     if (_base().FREQ.get(word) or 0) < _EVERYDAY_FREQ:
         return False
     return not any(_NOUN_TAG_RE.match(p.flag) for p in _tagger().cut(word))
+
+
+def is_fragment(word: str) -> bool:
+    """Whether the "word" is a piece of segmentation, not a word: unknown to jieba's dictionary and holding a
+    function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费)."""
+    return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(_FUNCTION_CHARS_RE.search(word))
 
 
 def proper_names(text: str) -> set[str]:
