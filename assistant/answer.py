@@ -28,7 +28,7 @@ from .signals import REVIEWS_LAST_YEAR
 from .text.segment import is_everyday, is_fragment, is_term, proper_names, tokenize
 from .text.chinese import (
     SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
-    split_sentences, split_sentences_bracketed, synonyms_in, to_simplified, to_traditional,
+    split_sentences, split_sentences_bracketed, strip_item_marker, synonyms_in, to_simplified, to_traditional,
 )
 
 NOT_FOUND = "知识库中没有找到相关内容。"
@@ -185,7 +185,6 @@ _LIST_QUESTION_RE = re.compile(
     r"哪些|哪几|哪[一二三四五六七八九十两]|几(?:[点项条种大方]|个(?![人月年天小]))|分别|包括"
     r"|(?:什么|啥)(?:材料|资料|证件|证明|手续|条件|东西)"
 )
-_ITEM_PREFIX_RE = re.compile(r"^[\s“\"]*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、])")
 
 
 @dataclass
@@ -684,7 +683,7 @@ def _answer_offline(
     if n and 1 <= n <= len(items):
         asked = [h["content"] for h in history if h["role"] == "user"]
         subject = next((q for q in reversed(asked) if not is_follow_up(q)), asked[-1] if asked else "")
-        item = _ITEM_PREFIX_RE.sub("", items[n - 1])
+        item = strip_item_marker(items[n - 1])
         query = f"{subject} {item}".strip()
         hits = searcher.search(query, max(settings.answer_passages, _WIDE))
         units = _item_answer(items[n - 1], hits)

@@ -3,7 +3,9 @@ import socket
 
 import tiktoken.registry
 
-from assistant.text.chinese import is_traditional, item_marker, match_key, split_sentences, to_simplified, to_traditional
+from assistant.text.chinese import (
+    is_traditional, item_marker, match_key, split_sentences, strip_item_marker, to_simplified, to_traditional,
+)
 from assistant.text.segment import add_terms, coined_terms, tokenize
 from assistant.text.tokens import count_tokens, get_encoding
 
@@ -53,3 +55,7 @@ def test_item_markers_name_their_list_and_number():
     assert item_marker("1.2 主体部分") == ("dec", 2)
     assert item_marker("20.94 万人，性别比为 82.62。") is None  # a figure, not item 20.94
     assert item_marker("2.5亿元资金") is None
+    assert strip_item_marker("二是流程对标。") == "流程对标。"
+    assert strip_item_marker("2.4.4 作者简历") == "作者简历"
+    assert strip_item_marker("第一条 为加强管理") == "为加强管理"
+    assert strip_item_marker("2.5亿元资金") == "2.5亿元资金"

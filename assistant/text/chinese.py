@@ -205,6 +205,12 @@ def item_marker(sentence: str) -> tuple[str, int] | None:
     return ("seq", _SEQUENCE.get(seq, 0)) if seq else None
 
 
+def strip_item_marker(sentence: str) -> str:
+    """The sentence without the marker of the list item it opens ("二是流程对标。" → "流程对标。")."""
+    m = _ITEM_RE.match(sentence)
+    return sentence[m.end():].lstrip() if m and item_marker(sentence) else sentence
+
+
 _FUNCTION_CHARS = set("的了和与及是在对把被为之等也就都而并，。、；：！？“”《》（）")
 
 
