@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     token_encoding: str = "cl100k_base"
 
     # Hybrid search
-    dense_weight: float = Field(0.5, description="Share of the dense score in the fused score; BM25 gets the rest.")
+    dense_weight: float = Field(0.6, description="Share of the dense score in the fused score; BM25 gets the rest.")
     candidates: int = Field(50, description="Hits taken from each retriever before fusion.")
     doc_weight: float = Field(
         0.5, description="Lift for sections of a document the question names (title words, file name, year) and for the part it points at (第二部分, 第三条)."

@@ -1,6 +1,9 @@
 """Compare fusion rules on the dev set over one built KB (exact scores over all sections).
 
-    .venv/bin/python bench/tune_fusion.py [KB_DIR]
+    .venv/bin/python bench/tune_fusion.py [KB_DIR [DEVSET]]
+
+DEVSET defaults to the sample corpus's tests/data/devset.jsonl; give tests/data/realdocs_devset.jsonl with a
+KB of ../shared/realdocs (bench/bench_realdocs.py --kb DIR builds one).
 
 Prints recall@1/@5 and MRR@10 for dense only, BM25 only, reciprocal-rank fusion and the convex
 combination of normalised scores that `retrieve.py` uses, at several weights.
@@ -25,7 +28,8 @@ def main() -> None:
     kb_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "index"
     searcher = Searcher.open(Settings(kb_dir=kb_dir))
     kb = searcher.kb
-    items = question_items(load_items(ROOT / "tests" / "data" / "devset.jsonl"))
+    devset = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "tests" / "data" / "devset.jsonl"
+    items = question_items(load_items(devset))
     queries = [to_simplified(item["question"]) for item in items]
     n = len(kb.sections)
     dense = searcher.embedder.encode_queries(queries) @ kb.vectors().T
