@@ -101,8 +101,8 @@ def is_everyday(word: str) -> bool:
 
 
 def is_fragment(word: str) -> bool:
-    """Whether the "word" is a piece of segmentation, not a word: unknown to jieba's dictionary and holding a
-    function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费)."""
+    """Whether the "word" is a piece of segmentation, not a word: unknown to jieba's dictionary (or at its floor)
+    and holding a function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费)."""
     return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(_FUNCTION_CHARS_RE.search(word))
 
 
