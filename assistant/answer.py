@@ -129,7 +129,7 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     # so is a word the measure word opens (多少家庭, 多少名额, 多少人民币).
     *(
         (re.compile(rf"(?:多少|(?<!哪)几)[{kin}](?![庭额单置象民])"),
-         re.compile(rf"[\d一二两三四五六七八九十百千万亿]\s*[{kin}]|[{kin}]数"))  # or "轮候户数 7.79 万"
+         re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}]|[{kin}]数"))  # "3700余名"; "轮候户数 7.79 万"
         for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩")
     ),
 ]

@@ -126,6 +126,7 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     # A count asked in a measure word is given in it or its kin; a share may be given in words.
     assert not _answers("深圳2021年办理离婚登记的有多少对", [("深圳市城镇新增登记失业人数 7.62 万人。", 0)], _Match(), rules)
     assert _answers("2013年收回了几辆公务车", [("封存超标车辆12台。", 0)], _Match(), rules)
+    assert _answers("有多少名机关党员干部下沉社区", [("3700餘名機關黨員幹部下沉社區。", 0)], _Match(), rules)
     assert _answers("拆掉了多少台小锅炉", [("关停单烧锅炉133座。", 0)], _Match(), rules)
     assert _answers("排队等公屋的有多少户", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)
     assert not _answers("办理离婚登记的有多少对", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)

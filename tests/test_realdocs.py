@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.evaluate import evaluate_items, load_items
-from assistant.ingest.clean import clean_text, is_heading_line
+from assistant.ingest.clean import clean_text, is_heading_line, repair_ocr
 from assistant.ingest.loaders import LoadError, load_document
 from assistant.ingest.sections import marker_type, split_sections
 from assistant.kb import build
@@ -63,7 +63,7 @@ def test_no_heading_and_no_paragraph_is_lost(documents):
     for name, (loaded, doc, sections) in documents.items():
         body = _body(sections)
         for line in re.split(r"[\n\f]", loaded.text):
-            key = match_key(line)
+            key = match_key(repair_ocr(line))  # OCR's "-名" is kept as "一名": repaired, not lost
             content = (len(key) >= 40 and re.search("[。；！？]", key)) or (is_heading_line(line) and len(key) <= 60)
             if content and key not in body and key != match_key(doc.title) and not CHROME.search(key):
                 lost.append((name, line.strip()[:40]))

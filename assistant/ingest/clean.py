@@ -104,6 +104,11 @@ class CleanDoc:
     dropped: list[str] = field(default_factory=list)
 
 
+def repair_ocr(line: str) -> str:
+    """The line with OCR's dash for the numeral 一 read as 一 ("第-章", "作为-名科员")."""
+    return _OCR_ONE_WORD_RE.sub("一", _OCR_ONE_RE.sub("第一", line))
+
+
 def is_salutation(line: str) -> bool:
     return bool(_SALUTATION_RE.match(to_simplified(line.strip())))
 
@@ -276,7 +281,7 @@ def clean_text(text: str, title_hint: str = "", fallback_title: str = "") -> Cle
         if after_breadcrumb:
             anchors.add(len(kept))
             after_breadcrumb = False
-        kept.append(_OCR_ONE_WORD_RE.sub("一", _OCR_ONE_RE.sub("第一", _squeeze(without_urls))))
+        kept.append(repair_ocr(_squeeze(without_urls)))
         pages.append(page)
         origin.append(n)
     kept, pages, tail = _cut_tail_links(kept, pages)
