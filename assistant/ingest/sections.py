@@ -16,6 +16,14 @@ from .clean import CleanDoc, is_salutation
 # index (keeping the vectors of sections whose text is unchanged), so a user gets the new rules without --force.
 SPLIT_VERSION = 5
 _NUM = "一二三四五六七八九十百零〇"
+
+
+def _decimal(parts: int) -> re.Pattern:
+    """A decimal heading number of `parts` parts and its words: "2.4.4 作者简历", not the figure "20.94 万人"."""
+    number = r"[.．]".join([r"\d{1,2}"] * parts)
+    return re.compile(rf"^{number}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")
+
+
 # Levels of the 公文 hierarchy, outermost first. A document may skip levels or use them in another
 # order, so a level's depth comes from the stack of open headings; this order only closes levels
 # that a higher one ends ("（九）…" is closed by "二、…" even when "一、" was never seen).
@@ -28,8 +36,8 @@ _MARKERS = [
     ("cn", re.compile(rf"^[{_NUM}]+、")),
     ("paren_cn", re.compile(rf"^[（(][{_NUM}]+[）)]")),
     ("num", re.compile(r"^\d{1,2}[.．、](?!\d)")),
-    ("dec", re.compile(rf"^\d{{1,2}}[.．]\d{{1,2}}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")),  # not "20.94 万人"
-    ("dec3", re.compile(rf"^\d{{1,2}}[.．]\d{{1,2}}[.．]\d{{1,2}}[\s\u3000]+(?![{MEASURE_UNITS}])[\u4e00-\u9fff]")),  # 2.4.4 作者简历
+    ("dec", _decimal(2)),  # 1.2 主体部分
+    ("dec3", _decimal(3)),  # 2.4.4 作者简历
     ("paren_num", re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 _RANK = {name: rank for rank, (name, _) in enumerate(_MARKERS)}
