@@ -130,6 +130,8 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     assert _answers("拆掉了多少台小锅炉", [("关停单烧锅炉133座。", 0)], _Match(), rules)
     assert _answers("排队等公屋的有多少户", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)
     assert not _answers("办理离婚登记的有多少对", [("新增保障性住房在册轮候户数 7.79 万。", 0)], _Match(), rules)
+    assert not _answers("行测一共有多少道题", exam, _Match(), rules)  # two subjects are no count of questions
+    assert _answers("申论一共几道题", [("申论共5道题。", 0)], _Match(), rules)
     assert _answers("金川集团在世界500强里排第几", [("排名由369位上升到235位。", 0)], _Match(), rules)
     assert _answers("旅游收入多少人民币", [("实现旅游综合收入24.3亿元人民币。", 0)], _Match(), rules)
     assert _answers("欠企业的钱年底前要还掉多少", [("对拖欠企业的款项年底前要清偿一半以上。", 0)], _Match(), rules)
@@ -167,6 +169,9 @@ def test_a_comparison_year_is_not_the_year_a_sentence_reports():
     # and no document answers "2013年政府工作报告中…".
     assert _year_fit(tourists, [report], _asked_years("海拉尔区2012年政府工作报告中旅游人数较2010年增长多少")) == 1
     assert _year_fit(tourists, [report], _asked_years("海拉尔区2013年政府工作报告中旅游人数是多少")) == -1
+    # Rules counted ("八项规定") are no document: the 2014 report reviews what was done under them in 2013.
+    cars = Hit(Section("d2", "海拉尔区2014年政府工作报告.txt", "政府工作报告", ["一、2013年工作回顾"], 0, "封存超标车辆12台。"), 1.0)
+    assert _year_fit(_sentences([cars])[0], [cars], _asked_years("海拉尔2013年落实八项规定，封了几辆车")) == 1
 
 
 def test_words_that_name_the_document_do_not_pick_its_sentence():
@@ -367,15 +372,17 @@ class _WordVectors:
 def test_a_word_the_answer_says_in_other_terms_is_not_missing():
     from types import SimpleNamespace
 
-    from assistant.answer import _unechoed
+    from assistant.answer import _ECHO, _echoes
 
     searcher = SimpleNamespace(embedder=_WordVectors({"城里": 0, "城镇": 0, "仰卧起坐": 1, "纵跳摸高": 2}))
-    assert _unechoed(searcher, ["城里"], "城镇居民人均可支配收入完成20251元") == []
-    assert _unechoed(searcher, ["仰卧起坐"], "三、纵跳摸高（达标：男子组≥2.65米）") == ["仰卧起坐"]
+    whole, parts = _echoes(searcher, ["城里"], "城镇居民人均可支配收入完成20251元")
+    assert whole[0] >= _ECHO and parts[0] >= _ECHO
+    whole, parts = _echoes(searcher, ["仰卧起坐"], "三、纵跳摸高（达标：男子组≥2.65米）")
+    assert parts[0] < _ECHO
     # A part of the word says it only where parts may.
     searcher = SimpleNamespace(embedder=_WordVectors({"工作餐": 0, "工作": 0}))
-    assert _unechoed(searcher, ["工作餐"], "公务员工作应当具备的基本能力") == []
-    assert _unechoed(searcher, ["工作餐"], "公务员工作应当具备的基本能力", by_parts=False) == ["工作餐"]
+    whole, parts = _echoes(searcher, ["工作餐"], "公务员工作应当具备的基本能力")
+    assert parts[0] >= _ECHO and whole[0] < _ECHO
 
 
 def test_a_sentence_sharing_no_word_with_the_question_is_judged_by_its_own_meaning():
@@ -554,6 +561,8 @@ def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_miss
     # Two characters jieba glued across a word boundary ("没给" of 怎么没给, "改要" of 棚改要完成) are no word.
     assert _unseen_words("2014年怎么没给非公经济定比重", report) == ["2014"]
     assert _unseen_words("2014年棚改要完成多少户", report) == ["2014"]
+    # A pronoun, however rare, points at what is named elsewhere ("那天", "该校").
+    assert _unseen_words("2014年那天非公经济在该校国民经济里占多大比重", report) == ["2014"]
 
 
 def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answered_from_a_less_close_sentence():
@@ -563,17 +572,17 @@ def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answere
 
     from assistant.answer import _Match, _relevant
 
+    # The passage comes first in both rankings, as retrieval finds it; the gate reads that.
     searcher = SimpleNamespace(embedder=_WordVectors({"最低生活保障": 0}))
     report = [Hit(Section("d0", "海拉尔区2012年政府工作报告.txt", "政府工作报告", ["一、过去一年工作回顾"], 3,
-                          "城乡最低生活保障标准逐年提高，城镇年人均提高600元，农村年人均提高200元。"), 1.0)]
+                          "城乡最低生活保障标准逐年提高，城镇年人均提高600元，农村年人均提高200元。"), 1.0, 1, 1)]
     asked = np.zeros(8, dtype="float32")
     asked[0], asked[1] = 0.35, (1 - 0.35**2) ** 0.5  # not close: the question is in everyday words
     sentence = "城乡最低生活保障标准逐年提高，城镇年人均提高600元，农村年人均提高200元。"
     matched = _Match(sentence, f"政府工作报告 一、过去一年工作回顾 {sentence}", overlap=0.2)
     assert _relevant(searcher, "海拉尔城里吃低保的每人提高多少钱", asked, matched, report)
-    # Not where a word of the question is missing from every passage, nor where no figure is asked.
+    # Not where a word of the question is missing from every passage.
     assert not _relevant(searcher, "海拉尔城里吃低保的每人交多少公积金", asked, matched, report)
-    assert not _relevant(searcher, "海拉尔城里吃低保的标准怎么定", asked, matched, report)
 
 def test_whether_something_is_allowed_is_answered_by_the_rule():
     rules = Hit(Section("d0", "答辩规定.docx", "武汉大学硕士学位论文撰写评审及答辩的有关规定", ["（一）答辩环境要求"], 3,

@@ -94,10 +94,14 @@ def is_term(word: str) -> bool:
 
 def is_everyday(word: str) -> bool:
     """Whether the word is one of everyday speech that says how a thing is asked, not which thing: frequent in
-    general Chinese and no noun ("希望", "开始", "彻底"; not "医院")."""
+    general Chinese and no noun ("希望", "开始", "彻底"; not "医院"), or a pronoun however rare ("那天", "每月",
+    "该校": it points at what the question or the document names)."""
+    flags = [p.flag for p in _tagger().cut(word)]
+    if flags and all(f == "r" for f in flags):
+        return True
     if (_base().FREQ.get(word) or 0) < _EVERYDAY_FREQ:
         return False
-    return not any(_NOUN_TAG_RE.match(p.flag) for p in _tagger().cut(word))
+    return not any(_NOUN_TAG_RE.match(f) for f in flags)
 
 
 def is_fragment(word: str) -> bool:
