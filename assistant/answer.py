@@ -4,8 +4,9 @@ With an LLM the answer streams from the model; without one it is extractive, not
 sentences of the top passages that best match the question, each cited; for a list question the lead
 and the numbered items one a line; for "那第二条呢？" the second item just given, with what the source
 says about it; "知识库中没有找到" and the nearest documents when the best sentence is not about the
-question. Sentence choice, list structure and the off-topic check are hand-written: they follow how
-公文 number their points (一是…二是…, 一要…, 一、…), which no library models.
+question. Sentence choice and list structure are hand-written: they follow how 公文 number their points
+(一是…二是…, 一要…, 一、…), which no library models. The off-topic check is a small logistic model over
+measures of the sentence and the question, fitted by bench/fit_gate.py (assistant/gate.json).
 """
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ _ITEM_BODY = 8  # sentences of an item searched for those that speak to the ques
 _ITEM_MATCH = 0.5  # share of an item's bigrams a sentence must hold to be that item
 _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
 _FAR = 0.40  # question-to-sentence cosine below which a sentence is not close in meaning
+_AGREE_RANK = 2  # dense and BM25 agree on the top passage when both rank it this high
 _CAP = 3  # counts of missing words the gate reads: past a few, more tell nothing new
 # The gate that tells an answer from a near miss: a logistic model over what `_gate_features` measures, fitted
 # by bench/fit_gate.py on the tuning question sets (hand thresholds, tuned set by set, stopped carrying over
@@ -755,34 +757,42 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
-    """Whether the sentence that matched the question best answers it. A place or body the question names
-    in full and no passage holds is never answered ("兰州市" where the KB has 宜春's bulletin); otherwise the
-    fitted gate weighs how close the sentence comes against what the question asks that no passage holds."""
-    if proper_names(to_simplified(query)) & set(_unseen_words(query, hits)):
-        return False
-    features = _gate_features(searcher, query, asked, matched, hits)
-    odds = _GATE["intercept"] + sum(w * features[name] for name, w in _GATE["weights"].items())
-    return odds >= 0.0
+    """Whether the sentence that matched the question best answers it: not where the question names in full
+    a place or body no passage holds, else as the fitted gate weighs it."""
+    unseen = _unseen_words(query, hits)
+    return not _names_missing(query, unseen) and _gate_odds(_gate_features(searcher, query, asked, matched, hits, unseen)) >= 0.0
 
 
-def _gate_features(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> dict[str, float]:
+def _names_missing(query: str, unseen: list[str]) -> bool:
+    """Whether the question names in full a place or body that no passage holds ("兰州市" where the KB has
+    宜春's bulletin): the KB does not cover it, however close the rest of the question comes."""
+    return bool(proper_names(to_simplified(query)) & set(unseen))
+
+
+def _gate_odds(features: dict[str, float]) -> float:
+    """The gate's log-odds that the sentence answers (≥ 0: answer), as weighted in gate.json."""
+    return _GATE["intercept"] + sum(w * features[name] for name, w in _GATE["weights"].items())
+
+
+def _gate_features(
+    searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit], unseen: list[str]
+) -> dict[str, float]:
     """What the gate reads. The fused retrieval score is normalised per query and cannot tell an off-topic
     question from a real one; the raw cosine of question and sentence (alone or under its title and headings,
     the closer) can, with the share of the question's content the sentence holds and whether dense and BM25
-    retrieval agree on the top passage. Against them: the question's content words no passage holds ("任期"
-    where the KB never speaks of terms of office), counted by how the answer says them — in a word of its own
-    ("城里" by 城镇: near-synonyms), only in a part of one ("工作" is no echo of "工作餐"), or not at all —
+    retrieval agree on the top passage. Against them: the question's content words no passage holds (`unseen`:
+    "任期" where the KB never speaks of terms of office), counted by how the answer says them — in a word of its
+    own ("城里" by 城镇: near-synonyms), only in a part of one ("工作" is no echo of "工作餐"), or not at all —
     and the things asked by their dictionary name (引体向上, 生产总值) that it does not say."""
     sentence, overlap = matched.text, matched.overlap
-    unseen = _unseen_words(query, hits)
     # A year the sentence was found to report ("过去一年" in the 2012 report for "2011年") is not missing.
     if matched.year_fit > 0:
         unseen = [w for w in unseen if not _TITLE_YEAR_RE.fullmatch(w)]
     read = searcher.embedder.encode_documents([sentence, matched.context] if overlap else [sentence])
+    cosine = float((read @ asked).max())
     whole, parts = _echoes(searcher, unseen, matched.context)
     said = [w >= _ECHO for w in whole]
     by_part = [not s and p >= _ECHO for s, p in zip(said, parts)]
-    cosine = float((read @ asked).max())
     top = hits[0]
     return {
         "cosine": cosine,
@@ -795,7 +805,7 @@ def _gate_features(searcher: Searcher, query: str, asked: np.ndarray, matched: _
         # weighing of the two apart lets either pass alone.
         "far_and_missing": float(cosine < _FAR and not all(said)),
         "figure_asked": float(_asked_type(query) not in (None, *_SOFT_TYPES)),
-        "ranks_agree": float(max(top.dense_rank or _WIDE, top.bm25_rank or _WIDE) <= 2),
+        "ranks_agree": float(max(top.dense_rank or _WIDE, top.bm25_rank or _WIDE) <= _AGREE_RANK),
         "log_dense_rank": math.log(top.dense_rank or _WIDE),
         "log_bm25_rank": math.log(top.bm25_rank or _WIDE),
         "year_fit": float(matched.year_fit),

@@ -38,9 +38,10 @@ def collect(searcher: Searcher, settings: Settings, sets: list[str]) -> list[dic
     original = answer._relevant
 
     def forced(searcher, query, asked, matched, hits):  # noqa: ANN001 — answer._relevant's signature
-        seen["features"] = answer._gate_features(searcher, query, asked, matched, hits)
+        unseen = answer._unseen_words(query, hits)
+        seen["features"] = answer._gate_features(searcher, query, asked, matched, hits, unseen)
         # The one rule the gate does not learn: a place named in full that no passage holds.
-        seen["named_missing"] = bool(answer.proper_names(answer.to_simplified(query)) & set(answer._unseen_words(query, hits)))
+        seen["named_missing"] = answer._names_missing(query, unseen)
         return True
 
     answer._relevant = forced
@@ -55,7 +56,6 @@ def collect(searcher: Searcher, settings: Settings, sets: list[str]) -> list[dic
                 off = item.get("kind") == "off-topic"
                 rows.append({
                     "set": name, "off": off, "features": seen.get("features"), "named_missing": seen.get("named_missing", False),
-                    "refused_before": answer.NOT_FOUND in reply.answer,
                     "cited": not off and any(is_hit(item["gold"], c.text) for c in reply.citations),
                 })
     finally:
@@ -96,10 +96,9 @@ def main() -> None:
     rows = collect(Searcher.open(settings), settings, sets)
     print(f"{len(rows)} questions answered in {time.perf_counter() - started:.0f} s")
     names = list(answer._GATE["weights"])
-    shipped = answer._GATE
 
     def shipped_opens(f: dict) -> bool:
-        return shipped["intercept"] + sum(w * f[n] for n, w in shipped["weights"].items()) >= 0
+        return answer._gate_odds(f) >= 0
 
     totals = {"shipped": np.zeros(4, int), "refitted": np.zeros(4, int)}
     for name in sets:
