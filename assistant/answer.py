@@ -104,6 +104,7 @@ _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
 _OWN_YEAR_RE = re.compile(r"(?<![\d比较是与于])((?:19|20)\d{2})年")  # not "比2021年减少": a comparison is not the year reported
 # "八项规定", "28条规定" are rules counted, not a document's title ("2013年落实八项规定" asks about 2013's work).
 _DOCUMENT_YEAR_RE = re.compile(r"((?:19|20)\d{2})年度?[^，。？?、\s]{0,12}?(?:报告|公报|通知|大纲|办法|(?<![项条])规定|规则|名单|目录|纪要|方案)")
+_CITED_RE = re.compile(r"《[^《》]*(?:《[^《》]*》[^《》]*)*》|(?:19|20)\d{2}年第[\d一二三四五六七八九十]+号")
 _TITLE_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")  # file names write "2026_甘肃省_…"
 _YEAR_BONUS = 0.3
 # What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
@@ -136,9 +137,12 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
         for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")
     ),
 ]
-_ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|几号|哪个月|哪一?年")
+# "几点休会" asks the hour; "讲了几点", "几点意见" count a speech's points (a list).
+_ASKS_CLOCK_RE = re.compile(r"(?<![讲提谈有分哪了])几点钟?(?![意要建体做经措内原看认启考希说注共])")
+_ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|几号|哪个月|哪一?年|" + _ASKS_CLOCK_RE.pattern)
 _TIME_RE = re.compile(
     r"\d{1,2}月|[一二三四五六七八九十]{1,3}月|[上中下]旬|月[底初末]|年[底初末]|季度|[上下]半年|学期|寒假|暑假|明年|今年|\d{1,2}日"
+    r"|[上下]午|晚上|\d{1,2}[时点](?:\d{1,2}分|[正半整])?|\d{1,2}[:：]\d{2}"  # an hour of the day
     r"|自.{0,14}?起(?:施行|实施|执行|生效)"  # a rule's own clause on when it takes effect ("本办法自发布之日起施行")
 )
 # A place ("在哪里举行") is given as a notice gives it: "地点：…", an address, a venue.
@@ -148,12 +152,16 @@ _PLACE_RE = re.compile(r"地点|地址|场所|会场|考场|考点|田径场|体
 # the signature line or followed by what the person delivered ("国务院总理李克强关于政府工作的报告").
 _ASKS_SPEAKER_RE = re.compile(r"谁(?:作|做|讲|写|起草|发表|签发|主持)|(?:作者|报告人|讲话人|发言人|起草人)是|是谁的(?:讲话|报告)")
 _SPEAKER_RE = re.compile(r"(?:区长|市长|省长|县长|州长|旗长|主席|书记|主任|总理|部长|厅长|局长|校长|院长|行政长官)(?:[\u4e00-\u9fff]{2,4}$|[\u4e00-\u9fff]{2,3}(?:关于|所?作))")
+# A role ("在单位是什么职务", "是干什么的") is given where the writer or a body's member is named by it: 思想汇报 and
+# 述职报告 say "作为一名科员", "本人担任…", rules "主席必须是教授".
+_ASKS_ROLE_RE = re.compile(r"(?:什么|啥|哪个?|何)(?:职务|岗位|职称|职位|职级|身份)|干什么的|做什么工作|是做什么的|担任什么")
+_ROLE_RE = re.compile(r"作为一名|身为|担任|现任|任职|职务|职称|科员|科长|处长|局长|主任|教授|讲师|研究员|工程师|干部|经理|会计|秘书")
 # "可以…吗", "行不行": whether something is allowed is answered by the rule that allows or forbids it.
 _ASKS_RULE_RE = re.compile(
     r"行不行|可不可以|能不能|让不让|准不准|允不允许|是否(?:可以|允许|能|准)|(?:可以|能|准|让|允许)[^，,。？?]{0,12}吗|是不是就?不"
 )
 _RULE_RE = re.compile(r"不得|禁止|严禁|不准|不允许|不可以?|不能|无效|不提倡|不予|允许|方可|必须|一律|只能|可以")
-_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE)  # said in words as often as not: they rank an answer but never rule one out
+_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE)  # said in words as often as not: they rank an answer but never rule one out
 _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
@@ -405,6 +413,8 @@ def _asked_type(query: str) -> re.Pattern | None:
     """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place, a
     speaker, a rule) matches, if it asks for one."""
     plain = to_simplified(query)
+    if _ASKS_CLOCK_RE.search(plain):
+        return _TIME_RE
     if _ASKS_QUANTITY_RE.search(plain) or any(asks.search(plain) for asks, _ in _ASKED_UNITS):
         return next((gives for asks, gives in _ASKED_UNITS if asks.search(plain)), _QUANTITY_RE)
     if _ASKS_TIME_RE.search(plain):
@@ -413,6 +423,8 @@ def _asked_type(query: str) -> re.Pattern | None:
         return _SPEAKER_RE
     if _ASKS_PLACE_RE.search(plain):
         return _PLACE_RE
+    if _ASKS_ROLE_RE.search(plain):
+        return _ROLE_RE
     return _RULE_RE if _ASKS_RULE_RE.search(plain) else None
 
 
@@ -448,12 +460,25 @@ def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
             return 1
     if not years.data:
         return 0
-    named = set(_OWN_YEAR_RE.findall(s.key + "".join(map(match_key, section.heading_path))))
+    # A year in a document cited (《2012年〈竞争条例〉公告》, "2012年第177号法律公告" read in 2013) is not the year reported.
+    named = set(_OWN_YEAR_RE.findall(_CITED_RE.sub("", s.key + "".join(map(match_key, section.heading_path)))))
     if named:
         return 1 if named & years.data else -1
     if REVIEWS_LAST_YEAR in document:
         of |= {str(int(y) - 1) for y in of}
     return (1 if of & years.data else -1) if of else 0
+
+
+def _answering(hits: list[Hit]) -> set[int]:
+    """The passages whose sentences may answer: the first few by the fused score, and the one each retriever
+    ranks first. Fusion pushes down a passage only one of them finds — "12319城市管理服务热线" for
+    "城管热线" (BM25 first, dense 48th), "四周留足空白边缘" for "页边距" (dense first, no shared word)."""
+    firsts = {
+        min(ranked, key=lambda i: ranks[i])
+        for ranks in ([h.dense_rank for h in hits], [h.bm25_rank for h in hits])
+        if (ranked := [i for i, r in enumerate(ranks) if r is not None])
+    }
+    return set(range(_EXTRACT_PASSAGES)) | firsts
 
 
 def _select(
@@ -496,10 +521,10 @@ def _select(
 
     # "第六条是什么" asks for one item of a list: the list is found as for a list question, then the item is given.
     nth = _ordinal(query)
-    asks_list = bool(_LIST_QUESTION_RE.search(query)) or nth is not None
+    asks_list = bool(_LIST_QUESTION_RE.search(_ASKS_CLOCK_RE.sub("", query))) or nth is not None
     # Retrieval lifts the item an ordinal question points at ("六是…"), which can push the list's lead down:
     # its lead is looked for among all the passages.
-    window = _WIDE if nth else _EXTRACT_PASSAGES
+    answering = set(range(_WIDE)) if nth else _answering(hits)
     # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
     signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
@@ -508,9 +533,12 @@ def _select(
     # A sentence under the other member of a pair (本科 rules where 硕士 is asked) is no answer, however close.
     candidates = signatures or [
         s for s in pool
-        if s.rank < window and (overlap(s) or asks is None or asks.search(s.key))
+        if s.rank in answering and (overlap(s) or asks is None or asks.search(s.key))
         and not _contradicts(query, hits[s.rank].section.title + s.text)
     ]
+    # A role asked is answered by a sentence that names one, however few of the question's words it shares.
+    if asks is _ROLE_RE:
+        candidates = [s for s in candidates if asks.search(s.key)] or candidates
     if not candidates:
         return [], False, _Match()
     guess = similarity and not asks_list
@@ -560,7 +588,7 @@ def _select(
         if item := _nth_item(pool, hits, lead, nth, search_many):
             return [(s.text, s.hit) for s in item], False, match(lead)
     # Past the ordinal's lookup its wider window closes again (a signature line may come from any rank).
-    scored = [(scores[id(s)], s) for s in ranked if s.rank < _EXTRACT_PASSAGES or not nth]
+    scored = [(scores[id(s)], s) for s in ranked if s.rank in _answering(hits) or not nth]
     if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
     best_score, best = scored[0]
@@ -589,10 +617,11 @@ def _select(
         if body or own:
             return [(s.text, s.hit) for s in own + body], False, matched
     # Further sentences only from the same document (a second source's near miss reads as a non sequitur)
-    # and sharing a word with the question (a neighbour scores by its passage alone).
+    # and sharing a word with the question beyond the document's name (a neighbour scores by its passage
+    # alone; "立法会─2013年1月16日" page lines share only the name).
     chosen = [best] + [
         s for sc, s in scored[1:]
-        if sc >= _EXTRACT_KEEP * best_score and not s.heading and s.doc == best.doc and overlap(s)
+        if sc >= _EXTRACT_KEEP * best_score and not s.heading and s.doc == best.doc and own_overlap(s)
     ][: _EXTRACT_SENTENCES - 1]
     chosen.sort(key=lambda s: (s.hit, s.order))
     return [(s.text, s.hit) for s in chosen], False, matched
@@ -817,7 +846,8 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     counts as held when the passages spell it out ("GDP" as 地区生产总值), and a word a longer unseen
     word contains is not counted twice, nor one a longer held word contains."""
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
-    asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", match_key(query)))
+    # "什么职务" asks for a role as "多少" asks for a figure: the word is the asking, not a thing the KB must hold.
+    asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", _ASKS_ROLE_RE.sub(" ", match_key(query))))
     # The year stays a word of its own: "2019年考警察" would otherwise give "年考".
     # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold, and
     # a piece of segmentation ("改要" of 棚改要完成) is no word at all.

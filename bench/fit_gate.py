@@ -85,7 +85,7 @@ def outcome(rows: list[dict], opens) -> tuple[int, int, int, int]:  # noqa: ANN0
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--real-kb", required=True, help="KB of ../shared/realdocs")
-    parser.add_argument("--held-out", default="heldout19,heldout20", help="sets not fitted on")
+    parser.add_argument("--held-out", default="heldout21,heldout22", help="sets not fitted on")
     parser.add_argument("--write", action="store_true", help="store the fit in assistant/gate.json")
     args = parser.parse_args()
     print(machine_line())
@@ -95,7 +95,7 @@ def main() -> None:
     started = time.perf_counter()
     rows = collect(Searcher.open(settings), settings, sets)
     print(f"{len(rows)} questions answered in {time.perf_counter() - started:.0f} s")
-    names = list(answer._GATE["weights"])
+    names = list(next(r["features"] for r in rows if r["features"]))  # as answer._gate_features names them
 
     def shipped_opens(f: dict) -> bool:
         return answer._gate_odds(f) >= 0

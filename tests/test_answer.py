@@ -699,3 +699,57 @@ def test_the_nth_item_asked_for_is_given_and_looked_up_when_the_passages_lack_it
     assert units[0][0] == "三是全面深化改革质效明显提升。" and not as_list
     assert "更好发挥经济体制改革牵引作用" in "".join(u for u, _ in units) and "二是" not in "".join(u for u, _ in units)
     assert asked and hits[units[0][1]] is third  # looked up, and cited from the passage that holds it
+
+
+def test_what_time_asks_the_hour_but_how_many_points_asks_for_a_list():
+    from assistant.answer import _TIME_RE, _asked_type, _select
+
+    assert _asked_type("那次会议几点休会的") is _TIME_RE and _asked_type("上午几点钟开始") is _TIME_RE
+    assert _asked_type("讲话讲了几点意见") is not _TIME_RE
+    record = Hit(Section("d0", "纪录.txt", "立法会会议过程正式纪录", [], 3,
+                         "主席：我现在宣布休会。\n立法会遂于下午 1时 25分休会。\n会议结束时共有12名议员在席。"), 1.0)
+    units, as_list, _ = _select("立法会会议几点休会", [record])
+    assert not as_list and units[0][0] == "立法会遂于下午 1时 25分休会。"
+    speech = Hit(Section("d1", "讲话.txt", "在全市工作会议上的讲话", [], 0,
+                         "下面，我讲几点意见。\n一是要提高认识。\n二是要压实责任。\n三是要狠抓落实。"), 1.0)
+    units, as_list, _ = _select("讲话讲了哪几点意见", [speech])
+    assert as_list and [u for u, _ in units][1:] == ["一是要提高认识。", "二是要压实责任。", "三是要狠抓落实。"]
+
+
+def test_the_passage_either_retriever_ranks_first_may_answer_though_fusion_put_it_lower():
+    from assistant.answer import _answering
+
+    others = [Hit(Section(f"d{i}", "r.txt", "政府工作报告", [], i, f"城市管理水平还需提高{i}。"), 1.0 - i / 100, i + 2, i + 2)
+              for i in range(7)]
+    hotline = Hit(Section("d9", "r.txt", "政府工作报告", [], 9, "优化12319城市管理服务热线。"), 0.9, 48, 1)
+    hits = others + [hotline]
+    assert _answering(hits) == {0, 1, 2, 3, 4, 7}
+    text, _ = extractive_answer("城市管理服务热线是多少", hits)
+    assert "12319" in text
+
+
+def test_a_year_in_a_document_cited_is_not_the_year_a_sentence_reports():
+    record = Hit(Section("d0", "2013年1月16日纪录.txt", "立法会会议过程正式纪录2013年1月16日",
+                         ["(1) 《2012年〈竞争条例〉(生效日期)公告》 (2012年第177号法律公告)"], 2,
+                         "立法会遂于下午 1时 25分休会。"), 1.0)
+    header = Hit(Section("d0", "2013年1月16日纪录.txt", "立法会会议过程正式纪录2013年1月16日", [], 0,
+                         "2013年 1月 16日星期三\n上午 11时正会议开始"), 1.0)
+    text, _ = extractive_answer("2013年1月16日那次立法会会议几点休会的", [header, record])
+    assert text.startswith("立法会遂于下午 1时 25分休会。")
+
+
+def test_a_role_asked_is_answered_by_the_sentence_that_names_one():
+    report = Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2,
+                         "我自被党组织确定为预备党员以来，在工作中时刻以党员标准严格要求自己。"
+                         "作为一名科员，我始终坚持高标准、严要求，恪尽职守。"), 1.0)
+    text, _ = extractive_answer("那份预备党员思想汇报里，写汇报的人在单位是什么职务", [report])
+    assert text.startswith("作为一名科员")
+
+
+def test_a_further_sentence_must_share_more_with_the_question_than_the_documents_name():
+    from assistant.answer import _select
+
+    record = Hit(Section("d0", "立法会纪录.txt", "立法会会议过程正式纪录", [], 2,
+                         "立法会遂于下午 1时 25分休会。\n我们在困立法会 ─ 2013年 1月 16日"), 1.0)
+    units, _, _ = _select("立法会会议几点休会", [record])
+    assert [u for u, _ in units] == ["立法会遂于下午 1时 25分休会。"]
