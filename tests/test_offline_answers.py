@@ -14,8 +14,9 @@ the sixth round's changes (tuned on in the seventh), offline_answers_heldout11/h
 from the seventh (tuned on in the eighth), offline_answers_heldout13/heldout14.jsonl held out from the eighth
 (tuned on in the ninth), offline_answers_heldout15/heldout16.jsonl held out from the ninth (tuned on in
 the tenth), offline_answers_heldout17/heldout18.jsonl held out from the tenth (tuned on in the eleventh),
-offline_answers_heldout19/heldout20.jsonl held out from the eleventh (tuned on in the twelfth), and
-offline_answers_heldout21/heldout22.jsonl held out from the twelfth.
+offline_answers_heldout19/heldout20.jsonl held out from the eleventh (tuned on in the twelfth),
+offline_answers_heldout21/heldout22.jsonl held out from the twelfth round's first half (tuned on in its second),
+and offline_answers_heldout23/heldout24.jsonl held out from its second half.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -58,6 +59,8 @@ REAL_ONLY_SETS = {
     "heldout20": DATA / "offline_answers_heldout20.jsonl",
     "heldout21": DATA / "offline_answers_heldout21.jsonl",
     "heldout22": DATA / "offline_answers_heldout22.jsonl",
+    "heldout23": DATA / "offline_answers_heldout23.jsonl",
+    "heldout24": DATA / "offline_answers_heldout24.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
