@@ -469,16 +469,20 @@ def _year_fit(s: _Sentence, hits: list[Hit], years: _Years) -> int:
     return (1 if of & years.data else -1) if of else 0
 
 
-def _answering(hits: list[Hit]) -> set[int]:
-    """The passages whose sentences may answer: the first few by the fused score, and the one each retriever
-    ranks first. Fusion pushes down a passage only one of them finds — "12319城市管理服务热线" for
-    "城管热线" (BM25 first, dense 48th), "四周留足空白边缘" for "页边距" (dense first, no shared word)."""
-    firsts = {
+def _firsts(hits: list[Hit]) -> set[int]:
+    """The passages each retriever (dense, BM25) ranks first among the hits. Fusion pushes down a passage only
+    one of them finds — "12319城市管理服务热线" for "城管热线" (BM25 first, dense 48th), "四周留足空白边缘" for
+    "页边距" (dense first, no shared word)."""
+    return {
         min(ranked, key=lambda i: ranks[i])
         for ranks in ([h.dense_rank for h in hits], [h.bm25_rank for h in hits])
         if (ranked := [i for i, r in enumerate(ranks) if r is not None])
     }
-    return set(range(_EXTRACT_PASSAGES)) | firsts
+
+
+def _answering(hits: list[Hit]) -> set[int]:
+    """The passages whose sentences may answer: the first few by the fused score, and each retriever's first."""
+    return set(range(_EXTRACT_PASSAGES)) | _firsts(hits)
 
 
 def _select(
@@ -589,6 +593,11 @@ def _select(
             return [(s.text, s.hit) for s in item], False, match(lead)
     # Past the ordinal's lookup its wider window closes again (a signature line may come from any rank).
     scored = [(scores[id(s)], s) for s in ranked if s.rank in _answering(hits) or not nth]
+    # A plain sentence that does not give the figure asked is no answer (_answers): the best one that does is
+    # ("江西外办外语口试多久": "时间约15分钟" follows the sentence on where the test is held).
+    plain = scored and not (asks_list or scored[0][1].heading or scored[0][1].marker or scored[0][1].text.endswith(_LEAD_MARKS))
+    if plain and asks and asks not in _SOFT_TYPES and not asks.search(scored[0][1].key):
+        scored.sort(key=lambda x: not asks.search(x[1].key))  # stable: the order by words and meaning stays within each
     if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
     best_score, best = scored[0]
@@ -723,7 +732,7 @@ def _answer_offline(
             text, cited = _render(units, hits, False, traditional)
             return query, text, cited
     query = standalone_question(question, history, None, settings)
-    hits = searcher.search(expand_synonyms(query), max(settings.answer_passages, _WIDE))
+    hits = _search(searcher, expand_synonyms(query), max(settings.answer_passages, _WIDE), settings.candidates)
     # A question that names one document is answered from it or not at all: another document's answer misleads.
     # One that names a place or school is not answered from another's documents.
     named = searcher.names.named(to_simplified(query))
@@ -737,6 +746,13 @@ def _answer_offline(
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
+
+
+def _search(searcher: Searcher, query: str, k: int, depth: int) -> list[Hit]:
+    """The first k passages by the fused score, then each retriever's first where fusion put it lower
+    ("四周留足空白边缘" for "页边距": dense first, no word for BM25, fused 23rd)."""
+    hits = searcher.search(query, depth)
+    return hits[:k] + [hits[i] for i in sorted(_firsts(hits)) if i >= k]
 
 
 def _openings(searcher: Searcher, hits: list[Hit]) -> list[Hit]:

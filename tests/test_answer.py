@@ -728,6 +728,19 @@ def test_the_passage_either_retriever_ranks_first_may_answer_though_fusion_put_i
     assert "12319" in text
 
 
+def test_the_search_keeps_each_retrievers_first_passage_past_the_passages_taken():
+    from assistant.answer import _search
+
+    ranked = [Hit(Section(f"d{i}", "r.txt", "规定", [], i, f"第{i}条。"), 1.0 - i / 100, i + 2, i + 2) for i in range(30)]
+    ranked[25] = replace(ranked[25], dense_rank=1, bm25_rank=None)
+
+    class Ranked:
+        def search(self, query: str, k: int) -> list[Hit]:
+            return ranked[:k]
+
+    assert _search(Ranked(), "页边距", 20, 50) == ranked[:20] + [ranked[25]]
+
+
 def test_a_year_in_a_document_cited_is_not_the_year_a_sentence_reports():
     record = Hit(Section("d0", "2013年1月16日纪录.txt", "立法会会议过程正式纪录2013年1月16日",
                          ["(1) 《2012年〈竞争条例〉(生效日期)公告》 (2012年第177号法律公告)"], 2,
@@ -753,3 +766,17 @@ def test_a_further_sentence_must_share_more_with_the_question_than_the_documents
                          "立法会遂于下午 1时 25分休会。\n我们在困立法会 ─ 2013年 1月 16日"), 1.0)
     units, _, _ = _select("立法会会议几点休会", [record])
     assert [u for u, _ in units] == ["立法会遂于下午 1时 25分休会。"]
+
+
+def test_a_figure_the_closest_sentence_does_not_give_comes_from_the_best_sentence_that_gives_it():
+    from assistant.answer import _select
+
+    syllabus = Hit(Section("d0", "大纲.docx", "外语类公务员考试大纲", [], 3,
+                           "口译、与考官对话以及对给定的材料简短发表看法、回答问题等。时间约15分钟。"
+                           "具体地点为省外办会议室，口试的考试时间为结构化面试结束后下午或次日。"), 1.0)
+
+    def similarity(query, sentences):  # meaning puts the sentence on where and when the test is held first
+        return [0.70 if "地点" in s else 0.45 for s in sentences]
+
+    units, _, matched = _select("外语口试考试时间多久", [syllabus], None, similarity)
+    assert matched.text == "时间约15分钟。" and units[0][0] == "时间约15分钟。"
