@@ -411,7 +411,7 @@ class _Match:
 
 def _asked_type(query: str) -> re.Pattern | None:
     """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place, a
-    speaker, a rule) matches, if it asks for one."""
+    speaker, a role, a rule) matches, if it asks for one."""
     plain = to_simplified(query)
     if _ASKS_CLOCK_RE.search(plain):
         return _TIME_RE
@@ -528,7 +528,8 @@ def _select(
     asks_list = bool(_LIST_QUESTION_RE.search(_ASKS_CLOCK_RE.sub("", query))) or nth is not None
     # Retrieval lifts the item an ordinal question points at ("六是…"), which can push the list's lead down:
     # its lead is looked for among all the passages.
-    answering = set(range(_WIDE)) if nth else _answering(hits)
+    answering = _answering(hits)
+    window = set(range(_WIDE)) if nth else answering
     # A speaker is named by the signature line at the head of the document, whichever passage ranks first.
     signatures = [s for s in pool if hits[s.rank].section.position == 0 and asks.search(s.key)] if asks is _SPEAKER_RE else []
     # A sentence may answer in other words than the question's ("出栏生猪" for "卖出去的肥猪") where it gives
@@ -537,7 +538,7 @@ def _select(
     # A sentence under the other member of a pair (本科 rules where 硕士 is asked) is no answer, however close.
     candidates = signatures or [
         s for s in pool
-        if s.rank in answering and (overlap(s) or asks is None or asks.search(s.key))
+        if s.rank in window and (overlap(s) or asks is None or asks.search(s.key))
         and not _contradicts(query, hits[s.rank].section.title + s.text)
     ]
     # A role asked is answered by a sentence that names one, however few of the question's words it shares.
@@ -592,7 +593,7 @@ def _select(
         if item := _nth_item(pool, hits, lead, nth, search_many):
             return [(s.text, s.hit) for s in item], False, match(lead)
     # Past the ordinal's lookup its wider window closes again (a signature line may come from any rank).
-    scored = [(scores[id(s)], s) for s in ranked if s.rank in _answering(hits) or not nth]
+    scored = [(scores[id(s)], s) for s in ranked if s.rank in answering or not nth]
     # A plain sentence that does not give the figure asked is no answer (_answers): the best one that does is
     # ("江西外办外语口试多久": "时间约15分钟" follows the sentence on where the test is held).
     plain = scored and not (asks_list or scored[0][1].heading or scored[0][1].marker or scored[0][1].text.endswith(_LEAD_MARKS))
