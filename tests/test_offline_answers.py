@@ -16,7 +16,8 @@ from the seventh (tuned on in the eighth), offline_answers_heldout13/heldout14.j
 the tenth), offline_answers_heldout17/heldout18.jsonl held out from the tenth (tuned on in the eleventh),
 offline_answers_heldout19/heldout20.jsonl held out from the eleventh (tuned on in the twelfth),
 offline_answers_heldout21/heldout22.jsonl held out from the twelfth round's first half (tuned on in its second),
-and offline_answers_heldout23/heldout24.jsonl held out from its second half.
+offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned on in the thirteenth), and
+offline_answers_heldout25/heldout26.jsonl held out from the thirteenth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -61,6 +62,8 @@ REAL_ONLY_SETS = {
     "heldout22": DATA / "offline_answers_heldout22.jsonl",
     "heldout23": DATA / "offline_answers_heldout23.jsonl",
     "heldout24": DATA / "offline_answers_heldout24.jsonl",
+    "heldout25": DATA / "offline_answers_heldout25.jsonl",
+    "heldout26": DATA / "offline_answers_heldout26.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
