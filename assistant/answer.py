@@ -41,7 +41,7 @@ _FOLLOW_UP_RE = re.compile(
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
-_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -154,14 +154,21 @@ _ASKS_SPEAKER_RE = re.compile(r"谁(?:作|做|讲|写|起草|发表|签发|主�
 _SPEAKER_RE = re.compile(r"(?:区长|市长|省长|县长|州长|旗长|主席|书记|主任|总理|部长|厅长|局长|校长|院长|行政长官)(?:[\u4e00-\u9fff]{2,4}$|[\u4e00-\u9fff]{2,3}(?:关于|所?作))")
 # A role ("在单位是什么职务", "是干什么的") is given where the writer or a body's member is named by it: 思想汇报 and
 # 述职报告 say "作为一名科员", "本人担任…", rules "主席必须是教授".
-_ASKS_ROLE_RE = re.compile(r"(?:什么|啥|哪个?|何)(?:职务|岗位|职称|职位|职级|身份)|干什么的|做什么工作|是做什么的|担任什么")
+# Where one works ("在单位是什么职务") is part of asking the role, not a thing the documents must name.
+_ASKS_ROLE_RE = re.compile(
+    r"(?:在(?:单位|公司|学校|机关|部门|科室|厂)里?[是干做当任]{0,2})?"
+    r"(?:(?:什么|啥|哪个?|何)(?:职务|岗位|职称|职位|职级|身份)|干什么的|做什么工作|是做什么的|担任什么)"
+)
 _ROLE_RE = re.compile(r"作为一名|身为|担任|现任|任职|职务|职称|科员|科长|处长|局长|主任|教授|讲师|研究员|工程师|干部|经理|会计|秘书")
+# "学了哪些党内规章", "按哪个国家标准": which texts are named by their titles, 《…》.
+_ASKS_TITLE_RE = re.compile(r"哪(?:些|几?[部份个本项条])(?:党内|国家|行业)?(?:规章|法规|条例|标准|书|书籍|著作|教材|法律|党规)")
+_TITLE_RE = re.compile(r"《[^《》]{2,}》")
 # "可以…吗", "行不行": whether something is allowed is answered by the rule that allows or forbids it.
 _ASKS_RULE_RE = re.compile(
     r"行不行|可不可以|能不能|让不让|准不准|允不允许|是否(?:可以|允许|能|准)|(?:可以|能|准|让|允许)[^，,。？?]{0,12}吗|是不是就?不"
 )
 _RULE_RE = re.compile(r"不得|禁止|严禁|不准|不允许|不可以?|不能|无效|不提倡|不予|允许|方可|必须|一律|只能|可以")
-_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE)  # said in words as often as not: they rank an answer but never rule one out
+_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE, _TITLE_RE)  # said in words as often as not: they rank an answer but never rule one out
 _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
@@ -187,9 +194,13 @@ _LEAD_MARKS = ("：", ":")  # a line ending in a colon announces what follows
 _COLON_ITEM_RE = re.compile(
     r"(?<=[：:])(?=\s*(?:[一二三四五六七八九十]{1,3}[是要、]|第[一二三四五六七八九十]{1,3}[，,、]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、]))"
 )
+# "六保" is an abbreviation of 公文 that the text may spell out only as its items, "保居民就业、保基本民生、…":
+# a numeral and the character each item opens with (not a measure word: "四大工程", "三项原则" are named, not spelled).
+_ABBREVIATION_RE = re.compile(r"([两二三四五六七八九十])([^\W\d_一二三四五六七八九十两个项条大点种方名位次年月日天周件类批所家人])")
 _WIDE = 20  # passages searched offline: the top ones answer, the rest let a list run on to its end
 _POINTS_RE = re.compile(r"(?:讲|谈|强调|提)(?:以下|如下)?([几两一二三四五六七八九十\d]+)点")
 _PART_LOOKUP = 5  # passages searched for each announced part missing from the answer's passages
+_LIST_RUN = 3  # passages after each of the best ones where a list they open may run on
 # "几个方面" asks for a list; "几个人", "几个月" ask for a count.
 # What one hands in or must meet comes as a list however it is asked ("要交啥材料", "需要什么条件").
 _LIST_QUESTION_RE = re.compile(
@@ -411,7 +422,7 @@ class _Match:
 
 def _asked_type(query: str) -> re.Pattern | None:
     """The pattern a sentence that gives what the question asks for (a figure of a kind, a time, a place, a
-    speaker, a role, a rule) matches, if it asks for one."""
+    speaker, a role, a title, a rule) matches, if it asks for one."""
     plain = to_simplified(query)
     if _ASKS_CLOCK_RE.search(plain):
         return _TIME_RE
@@ -425,7 +436,24 @@ def _asked_type(query: str) -> re.Pattern | None:
         return _PLACE_RE
     if _ASKS_ROLE_RE.search(plain):
         return _ROLE_RE
+    if _ASKS_TITLE_RE.search(plain):
+        return _TITLE_RE
     return _RULE_RE if _ASKS_RULE_RE.search(plain) else None
+
+
+def _asks_list(query: str) -> bool:
+    """Whether the question asks for a list or for one item of one ("第六条是什么")."""
+    return bool(_LIST_QUESTION_RE.search(_ASKS_CLOCK_RE.sub("", query))) or _ordinal(query) is not None
+
+
+def _spelled_out(query: str) -> dict[str, re.Pattern]:
+    """The abbreviations the question names ("六保"), each with the pattern of a text that spells it out."""
+    spelled = {}
+    for m in _ABBREVIATION_RE.finditer(to_simplified(query)):
+        n, head = chinese_numeral(m.group(1).replace("两", "二")), re.escape(m.group(2))
+        item = rf"{head}[^、，。；：{head}]{{1,10}}"
+        spelled[m.group(0)] = re.compile(rf"{item}(?:[、和及与]{item}){{{n - 1}}}")
+    return spelled
 
 
 def _document_bigrams(section: Section) -> set[str]:
@@ -503,12 +531,18 @@ def _select(
     total = sum(weights.values())
     top = hits[0].score or 1.0
     asks = _asked_type(query)
+    spelled = _spelled_out(query)
+
+    def spells_out(key: str) -> list[str]:
+        return [a for a, pattern in spelled.items() if pattern.search(key)]
 
     def held(text: str) -> set[str]:
-        """The wanted bigrams a text holds: the question's, and a synonym's only where the text holds it whole
-        ("学术不端" for 查重 is not said by "学术期刊")."""
+        """The wanted bigrams a text holds: the question's, a synonym's only where the text holds it whole
+        ("学术不端" for 查重 is not said by "学术期刊"), and an abbreviation's where the text spells it out."""
         key = match_key(text)
-        return (asked_words & content_bigrams(text)).union(*(content_bigrams(w) for w in synonyms if w in key))
+        return (asked_words & content_bigrams(text)).union(
+            *(content_bigrams(w) for w in synonyms if w in key), *map(content_bigrams, spells_out(key))
+        )
 
     def overlap(s: _Sentence) -> float:
         return sum(weights[b] for b in held(s.text)) / total
@@ -525,7 +559,7 @@ def _select(
 
     # "第六条是什么" asks for one item of a list: the list is found as for a list question, then the item is given.
     nth = _ordinal(query)
-    asks_list = bool(_LIST_QUESTION_RE.search(_ASKS_CLOCK_RE.sub("", query))) or nth is not None
+    asks_list = _asks_list(query)
     # Retrieval lifts the item an ordinal question points at ("六是…"), which can push the list's lead down:
     # its lead is looked for among all the passages.
     answering = _answering(hits)
@@ -568,7 +602,8 @@ def _select(
     off = {id(s): share - min(x for _, x in group) for group in fields.values() for s, share in group}
 
     def score(s: _Sentence) -> float:
-        typed = _TYPE_BONUS if asks and asks.search(s.key) else 0.0
+        # "哪六保" asks for the items themselves: the sentence that spells them out, not one that names them.
+        typed = _TYPE_BONUS if (asks and asks.search(s.key)) or spells_out(s.key) else 0.0
         # "具体安排如下：" announces what follows and answers no question but a list question.
         lead = _LEAD_PENALTY if not asks_list and s.text.endswith(_LEAD_MARKS) else 0.0
         return (
@@ -602,12 +637,22 @@ def _select(
     if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
     best_score, best = scored[0]
+
+    def list_of(s: _Sentence) -> list[_Sentence]:
+        """The items of the list the sentence opens, if it opens one (an item's opening line opens a list of
+        its own only when it ends in a colon: "（五）……的材料：" then 1. 2. 3.)."""
+        return _items(pool, s) if s.heading or not s.marker or s.text.endswith(_LEAD_MARKS) else []
+
+    # A list question is answered by the best sentence that opens a list where the best of all opens none
+    # ("为民实事有哪些": the line after the list that names it ranks above the list's lead); "评阅人有几个"
+    # asks a figure, which the best sentence gives ("评阅人为2人").
+    figure = asks is not None and asks not in _SOFT_TYPES
+    if asks_list and not nth and not figure and not list_of(best):
+        best = next((s for sc, s in scored[1:_EXTRACT_PASSAGES] if sc >= _EXTRACT_KEEP * best_score and list_of(s)), best)
     matched = match(best)
     leads = best.text.endswith(_LEAD_MARKS)
-    opens_list = best.heading or asks_list or leads
-    # An item's opening line opens a list of its own only when it ends in a colon ("（五）……的材料：" then 1. 2. 3.).
-    if opens_list and (best.heading or not best.marker or leads):
-        items = _items(pool, best)
+    if best.heading or asks_list or leads:
+        items = list_of(best)
         if items:
             lead = [s for s in [best, *_following(pool, best)] if s.order < items[0].order and not s.heading]
             return [(s.text, s.hit) for s in lead + items], True, matched
@@ -741,6 +786,9 @@ def _answer_offline(
     found = [h for h in hits if h.section.doc_id == named] if named else [h for h in hits if h.section.doc_id not in foreign]
     if _asked_type(query) is _SPEAKER_RE:
         found = found + _openings(searcher, found)
+    found = _spelling_out(searcher, found, _spelled_out(query))
+    if _asks_list(query):
+        found = found + _next_passages(searcher, found)
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
     if not units or not _answers(query, units, matched, found, as_list) or not _relevant(searcher, query, asked, matched, found):
@@ -761,6 +809,41 @@ def _openings(searcher: Searcher, hits: list[Hit]) -> list[Hit]:
     have = {h.section.doc_id for h in hits if h.section.position == 0}
     docs = [d for d in dict.fromkeys(h.section.doc_id for h in hits) if d not in have]
     return [Hit(sections[0], 0.0) for d in docs if (sections := searcher.kb.document_sections(d))]
+
+
+def _next_passages(searcher: Searcher, hits: list[Hit]) -> list[Hit]:
+    """The few passages after each of the best ones that the hits lack: a list's lead ("持续办好为民实事。") may
+    end a passage and its items, which the splitter cuts at 一是…, run on through the next ones without a word
+    of the question."""
+    have = {(h.section.doc_id, h.section.position) for h in hits}
+    documents: dict[str, dict[int, Section]] = {}
+    out = []
+    for hit in hits[:_EXTRACT_PASSAGES]:
+        doc = hit.section.doc_id
+        sections = documents.setdefault(doc, {s.position: s for s in searcher.kb.document_sections(doc)})
+        for position in range(hit.section.position + 1, hit.section.position + 1 + _LIST_RUN):
+            if (doc, position) not in have and position in sections:
+                out.append(Hit(sections[position], 0.0))
+                have.add((doc, position))
+    return out
+
+
+def _spelling_out(searcher: Searcher, hits: list[Hit], spelled: dict[str, re.Pattern]) -> list[Hit]:
+    """The hits with the passage of their top documents that spells out an abbreviation the question names
+    moved up behind the first, where no passage that may answer does: "六保是哪六保" shares no word with
+    "保居民就业、保基本民生、…" for retrieval to find it by."""
+    top = hits[:_EXTRACT_PASSAGES]
+    if not spelled or any(p.search(match_key(h.section.text)) for h in top for p in spelled.values()):
+        return hits
+    docs = dict.fromkeys(h.section.doc_id for h in top)
+    spelling = [
+        s for d in docs for s in searcher.kb.document_sections(d) if any(p.search(match_key(s.text)) for p in spelled.values())
+    ][:1]
+    if not spelling:
+        return hits
+    moved = (spelling[0].doc_id, spelling[0].position)
+    rest = [h for h in hits[1:] if (h.section.doc_id, h.section.position) != moved]
+    return [hits[0], Hit(spelling[0], hits[0].score), *rest]
 
 
 def _similarity(searcher: Searcher, asked: np.ndarray) -> Similarity:
@@ -863,8 +946,11 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     counts as held when the passages spell it out ("GDP" as 地区生产总值), and a word a longer unseen
     word contains is not counted twice, nor one a longer held word contains."""
     text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
-    # "什么职务" asks for a role as "多少" asks for a figure: the word is the asking, not a thing the KB must hold.
-    asked = _ASKING_WORDS_RE.sub(" ", _QUESTION_WORDS_RE.sub(" ", _ASKS_ROLE_RE.sub(" ", match_key(query))))
+    # "什么职务" asks for a role, "哪个国家标准" for a title, as "多少" asks for a figure: the words are the
+    # asking, not a thing the KB must hold.
+    asked = match_key(query)
+    for asking in (_ASKS_ROLE_RE, _ASKS_TITLE_RE, _QUESTION_WORDS_RE, _ASKING_WORDS_RE):
+        asked = asking.sub(" ", asked)
     # The year stays a word of its own: "2019年考警察" would otherwise give "年考".
     # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold, and
     # a piece of segmentation ("改要" of 棚改要完成) is no word at all.

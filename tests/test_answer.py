@@ -759,6 +759,69 @@ def test_a_role_asked_is_answered_by_the_sentence_that_names_one():
     assert text.startswith("作为一名科员")
 
 
+def test_where_one_works_is_part_of_asking_the_role_and_the_asking_of_a_title_is_no_missing_word():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2, "作为一名科员，我始终坚持高标准、严要求。"), 1.0)]
+    assert _unseen_words("思想汇报里写汇报的人在单位是干什么岗位的", report) == []
+    assert _unseen_words("思想汇报里写汇报的人在医院是干什么岗位的", report) == ["医院"]
+    rules = [Hit(Section("d0", "编写规则.pdf", "浙江大学本科生毕业论文（设计）编写规则", [], 5,
+                         "参考文献著录格式遵照《信息与文献 参考文献著录规则》GB/T 7714-2015的规定执行。"), 1.0)]
+    assert _unseen_words("本科毕业论文参考文献按哪个国家标准来写", rules) == []
+
+
+def test_which_texts_were_studied_is_answered_by_the_sentence_that_names_their_titles():
+    report = Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2,
+                         "我认真学习党的理论知识，积极参加党组织的活动。"
+                         "学习新《党章》和《条例》以及《中国共产党廉洁自律准则》，明确党员的权利和义务。"), 1.0)
+    text, _ = extractive_answer("思想汇报里说学习了哪些党内规章", [report])
+    assert text.startswith("学习新《党章》")
+
+
+def test_an_abbreviation_asked_is_answered_by_the_passage_that_spells_it_out():
+    from types import SimpleNamespace
+
+    from assistant.answer import _select, _spelling_out, _spelled_out
+
+    naming = Hit(Section("d0", "报告.txt", "政府工作报告", [], 30, "“六保”是今年“六稳”工作的着力点。守住“六保”底线，就能稳住经济基本盘；"), 1.0)
+    spelling = Section("d0", "报告.txt", "政府工作报告", ["二、今年发展主要目标"], 12,
+                       "加大“六稳”工作力度，保居民就业、保基本民生、保市场主体、保粮食能源安全、保产业链供应链稳定、保基层运转，"
+                       "坚定实施扩大内需战略。")
+    other = Hit(Section("d0", "报告.txt", "政府工作报告", [], 31, "今年已过去近5个月。"), 0.9)
+    # Retrieval does not find the passage that spells it out: it shares no word with the question.
+    searcher = SimpleNamespace(kb=SimpleNamespace(document_sections=lambda doc: [spelling, naming.section, other.section]))
+    hits = _spelling_out(searcher, [naming, other], _spelled_out("六保是哪六保"))
+    assert [h.section.position for h in hits] == [30, 12, 31]
+    units, _, _ = _select("六保是哪六保", hits)
+    assert any("保居民就业、保基本民生" in u for u, _ in units)
+    assert _spelling_out(searcher, [naming, other], _spelled_out("四大工程是哪四个")) == [naming, other]
+
+
+def test_a_list_whose_items_begin_in_the_next_passages_is_found_and_given_from_its_lead():
+    from types import SimpleNamespace
+
+    from assistant.answer import _next_passages, _select
+
+    heading = "（七）加大保障和改善民生力度"
+    lead = Hit(Section("d0", "报告.csv", "政府工作报告", [heading], 75, f"{heading}\n强化社区卫生服务中心能力建设。持续办好为民实事。"), 0.8)
+    first = Section("d0", "报告.csv", "政府工作报告", [heading, "一是继续实施强县中增学位工程"], 76,
+                    f"{heading}\n一是继续实施“强县中增学位”工程。二是改造建设100个乡镇综合养老服务中心。")
+    second = Section("d0", "报告.csv", "政府工作报告", [heading, "三是免费实施白内障复明工程"], 77,
+                     f"{heading}\n三是免费实施1万名老年人白内障复明工程。四是开展职工关心关爱活动。")
+    after = Hit(Section("d0", "报告.csv", "政府工作报告", [heading], 78,
+                        "民生无小事，我们让人民群众从一桩桩为民实事中看到变化、得到实惠。"), 1.0)
+    searcher = SimpleNamespace(kb=SimpleNamespace(document_sections=lambda doc: [lead.section, first, second, after.section]))
+    # The items share no word with the question: retrieval finds the lead and the line after the list only.
+    hits = [after, lead]
+    hits += _next_passages(searcher, hits)
+    assert [h.section.position for h in hits] == [78, 75, 76, 77]
+    units, as_list, _ = _select("为民实事第三件是什么", hits)
+    assert units[0][0] == "三是免费实施1万名老年人白内障复明工程。"
+    units, as_list, _ = _select("为民实事有哪些", hits)
+    assert as_list and [u for u, _ in units][:2] == ["持续办好为民实事。", "一是继续实施“强县中增学位”工程。"]
+    assert len(units) == 5
+
+
 def test_a_further_sentence_must_share_more_with_the_question_than_the_documents_name():
     from assistant.answer import _select
 
