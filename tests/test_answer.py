@@ -751,12 +751,20 @@ def test_a_year_in_a_document_cited_is_not_the_year_a_sentence_reports():
     assert text.startswith("立法会遂于下午 1时 25分休会。")
 
 
-def test_a_role_asked_is_answered_by_the_sentence_that_names_one():
-    report = Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2,
-                         "我自被党组织确定为预备党员以来，在工作中时刻以党员标准严格要求自己。"
-                         "作为一名科员，我始终坚持高标准、严要求，恪尽职守。"), 1.0)
-    text, _ = extractive_answer("那份预备党员思想汇报里，写汇报的人在单位是什么职务", [report])
-    assert text.startswith("作为一名科员")
+@pytest.mark.parametrize(("question", "text", "answer"), [
+    # A role asked is answered by the sentence that names one.
+    ("那份预备党员思想汇报里，写汇报的人在单位是什么职务",
+     "我自被党组织确定为预备党员以来，在工作中时刻以党员标准严格要求自己。作为一名科员，我始终坚持高标准、严要求，恪尽职守。",
+     "作为一名科员"),
+    # Which texts were studied is answered by the sentence that names their titles.
+    ("思想汇报里说学习了哪些党内规章",
+     "我认真学习党的理论知识，积极参加党组织的活动。学习新《党章》和《条例》以及《中国共产党廉洁自律准则》，明确党员的权利和义务。",
+     "学习新《党章》"),
+])
+def test_a_role_or_titles_asked_are_answered_by_the_sentence_that_names_them(question: str, text: str, answer: str):
+    report = Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2, text), 1.0)
+    given, _ = extractive_answer(question, [report])
+    assert given.startswith(answer)
 
 
 def test_where_one_works_is_part_of_asking_the_role_and_the_asking_of_a_title_is_no_missing_word():
@@ -768,14 +776,6 @@ def test_where_one_works_is_part_of_asking_the_role_and_the_asking_of_a_title_is
     rules = [Hit(Section("d0", "编写规则.pdf", "浙江大学本科生毕业论文（设计）编写规则", [], 5,
                          "参考文献著录格式遵照《信息与文献 参考文献著录规则》GB/T 7714-2015的规定执行。"), 1.0)]
     assert _unseen_words("本科毕业论文参考文献按哪个国家标准来写", rules) == []
-
-
-def test_which_texts_were_studied_is_answered_by_the_sentence_that_names_their_titles():
-    report = Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 2,
-                         "我认真学习党的理论知识，积极参加党组织的活动。"
-                         "学习新《党章》和《条例》以及《中国共产党廉洁自律准则》，明确党员的权利和义务。"), 1.0)
-    text, _ = extractive_answer("思想汇报里说学习了哪些党内规章", [report])
-    assert text.startswith("学习新《党章》")
 
 
 def test_an_abbreviation_asked_is_answered_by_the_passage_that_spells_it_out():
