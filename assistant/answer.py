@@ -820,7 +820,9 @@ def _next_passages(searcher: Searcher, hits: list[Hit]) -> list[Hit]:
     out = []
     for hit in hits[:_EXTRACT_PASSAGES]:
         doc = hit.section.doc_id
-        sections = documents.setdefault(doc, {s.position: s for s in searcher.kb.document_sections(doc)})
+        if doc not in documents:  # read once per document
+            documents[doc] = {s.position: s for s in searcher.kb.document_sections(doc)}
+        sections = documents[doc]
         for position in range(hit.section.position + 1, hit.section.position + 1 + _LIST_RUN):
             if (doc, position) not in have and position in sections:
                 out.append(Hit(sections[position], 0.0))
