@@ -17,7 +17,8 @@ the tenth), offline_answers_heldout17/heldout18.jsonl held out from the tenth (t
 offline_answers_heldout19/heldout20.jsonl held out from the eleventh (tuned on in the twelfth),
 offline_answers_heldout21/heldout22.jsonl held out from the twelfth round's first half (tuned on in its second),
 offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned on in the thirteenth), and
-offline_answers_heldout25/heldout26.jsonl held out from the thirteenth.
+offline_answers_heldout25/heldout26.jsonl held out from the thirteenth (written before it) and heldout27/heldout28
+(written after it, measured at its final code).
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -64,6 +65,8 @@ REAL_ONLY_SETS = {
     "heldout24": DATA / "offline_answers_heldout24.jsonl",
     "heldout25": DATA / "offline_answers_heldout25.jsonl",
     "heldout26": DATA / "offline_answers_heldout26.jsonl",
+    "heldout27": DATA / "offline_answers_heldout27.jsonl",
+    "heldout28": DATA / "offline_answers_heldout28.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
