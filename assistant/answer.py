@@ -441,6 +441,11 @@ def _asked_type(query: str) -> re.Pattern | None:
     return _RULE_RE if _ASKS_RULE_RE.search(plain) else None
 
 
+def _is_figure(asks: re.Pattern | None) -> bool:
+    """Whether what is asked (_asked_type) is a figure, which an answer must give, not a soft type it may say in words."""
+    return asks is not None and asks not in _SOFT_TYPES
+
+
 def _asks_list(query: str) -> bool:
     """Whether the question asks for a list or for one item of one ("第六条是什么")."""
     return bool(_LIST_QUESTION_RE.search(_ASKS_CLOCK_RE.sub("", query))) or _ordinal(query) is not None
@@ -531,6 +536,7 @@ def _select(
     total = sum(weights.values())
     top = hits[0].score or 1.0
     asks = _asked_type(query)
+    figure = _is_figure(asks)
     spelled = _spelled_out(query)
 
     def spells_out(key: str) -> list[str]:
@@ -632,7 +638,7 @@ def _select(
     # A plain sentence that does not give the figure asked is no answer (_answers): the best one that does is
     # ("江西外办外语口试多久": "时间约15分钟" follows the sentence on where the test is held).
     plain = scored and not (asks_list or scored[0][1].heading or scored[0][1].marker or scored[0][1].text.endswith(_LEAD_MARKS))
-    if plain and asks and asks not in _SOFT_TYPES and not asks.search(scored[0][1].key):
+    if plain and figure and not asks.search(scored[0][1].key):
         scored.sort(key=lambda x: not asks.search(x[1].key))  # stable: the order by words and meaning stays within each
     if not scored or scored[0][0] < _EXTRACT_MIN_OVERLAP:
         return [], False, _Match()
@@ -646,7 +652,6 @@ def _select(
     # A list question is answered by the best sentence that opens a list where the best of all opens none
     # ("为民实事有哪些": the line after the list that names it ranks above the list's lead); "评阅人有几个"
     # asks a figure, which the best sentence gives ("评阅人为2人").
-    figure = asks is not None and asks not in _SOFT_TYPES
     if asks_list and not nth and not figure and not list_of(best):
         best = next((s for sc, s in scored[1:_EXTRACT_PASSAGES] if sc >= _EXTRACT_KEEP * best_score and list_of(s)), best)
     matched = match(best)
@@ -834,18 +839,18 @@ def _spelling_out(searcher: Searcher, hits: list[Hit], spelled: dict[str, re.Pat
     """The hits with the passage of their top documents that spells out an abbreviation the question names
     moved up behind the first, where no passage that may answer does: "六保是哪六保" shares no word with
     "保居民就业、保基本民生、…" for retrieval to find it by."""
+    def spells(section: Section) -> bool:
+        return any(p.search(match_key(section.text)) for p in spelled.values())
+
     top = hits[:_EXTRACT_PASSAGES]
-    if not spelled or any(p.search(match_key(h.section.text)) for h in top for p in spelled.values()):
+    if not spelled or any(spells(h.section) for h in top):
         return hits
     docs = dict.fromkeys(h.section.doc_id for h in top)
-    spelling = [
-        s for d in docs for s in searcher.kb.document_sections(d) if any(p.search(match_key(s.text)) for p in spelled.values())
-    ][:1]
-    if not spelling:
+    spelling = next((s for d in docs for s in searcher.kb.document_sections(d) if spells(s)), None)
+    if spelling is None:
         return hits
-    moved = (spelling[0].doc_id, spelling[0].position)
-    rest = [h for h in hits[1:] if (h.section.doc_id, h.section.position) != moved]
-    return [hits[0], Hit(spelling[0], hits[0].score), *rest]
+    rest = [h for h in hits[1:] if (h.section.doc_id, h.section.position) != (spelling.doc_id, spelling.position)]
+    return [hits[0], Hit(spelling, hits[0].score), *rest]
 
 
 def _similarity(searcher: Searcher, asked: np.ndarray) -> Similarity:
@@ -879,7 +884,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     if _contradicts(query, "".join(f"{hits[hit].section.title}{text}" for text, hit in units)):
         return False
     asks = _asked_type(query)
-    if asks is None or asks in _SOFT_TYPES:
+    if not _is_figure(asks):
         return True
     given = [text for text, _ in units]
     if not as_list and matched.text in given:
@@ -935,7 +940,7 @@ def _gate_features(
         # A sentence not close in meaning that leaves a word unsaid ("火星基地" met by a 红色教育基地): a linear
         # weighing of the two apart lets either pass alone.
         "far_and_missing": float(cosine < _FAR and not all(said)),
-        "figure_asked": float(_asked_type(query) not in (None, *_SOFT_TYPES)),
+        "figure_asked": float(_is_figure(_asked_type(query))),
         "ranks_agree": float(max(top.dense_rank or _WIDE, top.bm25_rank or _WIDE) <= _AGREE_RANK),
         "log_dense_rank": math.log(top.dense_rank or _WIDE),
         "log_bm25_rank": math.log(top.bm25_rank or _WIDE),
