@@ -16,9 +16,10 @@ from the seventh (tuned on in the eighth), offline_answers_heldout13/heldout14.j
 the tenth), offline_answers_heldout17/heldout18.jsonl held out from the tenth (tuned on in the eleventh),
 offline_answers_heldout19/heldout20.jsonl held out from the eleventh (tuned on in the twelfth),
 offline_answers_heldout21/heldout22.jsonl held out from the twelfth round's first half (tuned on in its second),
-offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned on in the thirteenth), and
+offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned on in the thirteenth),
 offline_answers_heldout25/heldout26.jsonl held out from the thirteenth (written before it) and heldout27/heldout28
-(written after it, measured at its final code).
+(written after it, measured at its final code), all four tuned on in the fourteenth, and
+offline_answers_heldout29/heldout30.jsonl held out from the fourteenth (written before it).
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -67,6 +68,8 @@ REAL_ONLY_SETS = {
     "heldout26": DATA / "offline_answers_heldout26.jsonl",
     "heldout27": DATA / "offline_answers_heldout27.jsonl",
     "heldout28": DATA / "offline_answers_heldout28.jsonl",
+    "heldout29": DATA / "offline_answers_heldout29.jsonl",
+    "heldout30": DATA / "offline_answers_heldout30.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
