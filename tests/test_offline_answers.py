@@ -19,7 +19,8 @@ offline_answers_heldout21/heldout22.jsonl held out from the twelfth round's firs
 offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned on in the thirteenth),
 offline_answers_heldout25/heldout26.jsonl held out from the thirteenth (written before it) and heldout27/heldout28
 (written after it, measured at its final code), all four tuned on in the fourteenth, and
-offline_answers_heldout29/heldout30.jsonl held out from the fourteenth (written before it).
+offline_answers_heldout29/heldout30.jsonl written before the fourteenth round and measured at its start (then
+tuned on), and offline_answers_heldout31/heldout32.jsonl held out from it.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -70,6 +71,8 @@ REAL_ONLY_SETS = {
     "heldout28": DATA / "offline_answers_heldout28.jsonl",
     "heldout29": DATA / "offline_answers_heldout29.jsonl",
     "heldout30": DATA / "offline_answers_heldout30.jsonl",
+    "heldout31": DATA / "offline_answers_heldout31.jsonl",
+    "heldout32": DATA / "offline_answers_heldout32.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
