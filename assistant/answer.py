@@ -986,10 +986,11 @@ def _echoes(searcher: Searcher, words: list[str], answer: str) -> tuple[list[flo
 
 
 def _not_found(hits: list[Hit], traditional: bool) -> str:
-    """NOT_FOUND in the asker's script, then the titles (as written) of the documents that came nearest."""
+    """NOT_FOUND and the titles of the documents that came nearest, all in the asker's script (the titles are
+    named here, not cited: the sources panel keeps them as written)."""
     titles = list(dict.fromkeys(h.section.title for h in hits))[:_NEAREST_DOCUMENTS]
-    said = (NOT_FOUND + "最接近的文档：") if titles else NOT_FOUND
-    return (to_traditional(said) if traditional else said) + ("、".join(f"《{t}》" for t in titles) + "。" if titles else "")
+    said = (NOT_FOUND + "最接近的文档：" + "、".join(f"《{t}》" for t in titles) + "。") if titles else NOT_FOUND
+    return to_traditional(said) if traditional else to_simplified(said)
 
 
 def ask_stream(

@@ -202,6 +202,14 @@ def test_extractive_says_when_the_kb_has_no_answer(searcher, offline):
     assert re.search(r"最接近的文档：《[^》]+》", answer.answer)
 
 
+def test_the_nearest_documents_are_named_in_the_askers_script():
+    from assistant.answer import _not_found
+
+    hits = [Hit(Section("d0", "立法會紀錄.pdf", "會議過程正式紀錄", [], 0, "行政長官發表施政報告。"), 1.0)]
+    assert _not_found(hits, traditional=False).endswith("《会议过程正式纪录》。")
+    assert _not_found(hits, traditional=True).endswith("《會議過程正式紀錄》。")
+
+
 def test_offline_follow_up_carries_the_subject(searcher, offline):
     history = [
         {"role": "user", "content": "疫情防控期间派出了多少支机关党员突击队"},
