@@ -93,7 +93,7 @@ _GATE = json.loads(Path(__file__).with_name("gate.json").read_text(encoding="utf
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
-    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -121,7 +121,7 @@ _QUANTITY_RE = re.compile(
 _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"第几"), re.compile(r"第[一二三四五六七八九十百千\d]+|\d+\s*[位名]")),  # an ordinal or a rank ("排名…235位")
     (re.compile(r"多少钱|多少元|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
-    (re.compile(r"多久|多长时间|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
+    (re.compile(r"多久|多长时间|时长|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
     (re.compile(r"多少字|几个字|字数"), re.compile(r"\d[\d.]*万?(?:个)?(?:汉)?字|[一二两三四五六七八九十百千万]+(?:个)?(?:汉)?字")),
     # An age bracket ("5岁以下儿童") names whom a figure is about, not an age.
@@ -132,8 +132,9 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     # "7.62万人" counts no couples. 项 and 条, which count a list's items, are left out (a list answers them), and
     # so is a word the measure word opens (多少家庭, 多少名额, 多少人民币).
     *(
+        # "3700余名"; "轮候户数 7.79 万"; "前一个月", "3个百分点" give a time or a share, not a count of things.
         (re.compile(rf"(?:多少|(?<!哪)几)[{kin}](?![庭额单置象民路])"),
-         re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}]|[{kin}]数"))  # "3700余名"; "轮候户数 7.79 万"
+         re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}](?!月|小时|工作日|星期|季度|百分点)|[{kin}]数"))
         for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")
     ),
 ]
@@ -670,8 +671,10 @@ def _select(
             return [(announced.text, announced.hit)] + parts, True, matched
     if best.heading or best.marker:
         # A heading or an item's opening line names what follows; the answer is what it goes on to say.
-        # A numbered item the splitter filed as a heading ("3、须提供……照片。") still answers when it ends like a sentence.
-        own = [] if best.heading and not best.text.endswith(("。", "！", "？")) else [best]
+        # A numbered item the splitter filed as a heading ("3、须提供……照片。") still answers when it ends like a
+        # sentence, or gives the figure asked ("(7) 最新的資助房屋入息限額訂在每月4萬元，…").
+        says = not best.heading or best.text.endswith(("。", "！", "？")) or (figure and asks.search(best.key))
+        own = [best] if says else []
         # The item's sentences that speak to the question ("对敷衍了事……的单位，要启动问责程序" under "一要用硬功").
         body = _elaboration(pool, best, lambda s: score(s) + meaning(s))
         if body or own:

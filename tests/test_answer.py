@@ -476,6 +476,8 @@ def test_the_genres_short_forms_and_plain_words_reach_the_documents_words():
     assert "行政职业能力测验" in synonyms_in("国考行测考多长时间")
     assert {"户籍", "迁入"} <= set(synonyms_in("一年把户口迁进来的有多少人"))
     assert {"日均", "新设"} <= set(synonyms_in("平均一天新注册多少家企业"))
+    assert "能力" in synonyms_in("申论主要看哪些本事")
+    assert {"老旧小区", "供热"} <= set(synonyms_in("老小区暖气不热打算怎么改"))
 
 
 def test_a_field_line_answers_under_the_heading_the_question_asks_about():
@@ -851,3 +853,29 @@ def test_a_figure_the_closest_sentence_does_not_give_comes_from_the_best_sentenc
 
     units, _, matched = _select("外语口试考试时间多久", [syllabus], None, similarity)
     assert matched.text == "时间约15分钟。" and units[0][0] == "时间约15分钟。"
+
+
+def test_a_count_of_things_is_not_answered_by_a_duration_and_a_terse_query_for_a_length_of_time_asks_one():
+    from assistant.answer import _answers, _Match
+
+    rules = [Hit(Section("d0", "管理办法.pdf", "武汉大学本科毕业论文工作管理办法", [], 0, ""), 1.0)]
+    # "前一个月" is a time, "5个" the count of students asked for.
+    assert not _answers("一个老师最多能带几个学生", [("课程开设前一个月应组织指导教师开始选题准备工作。", 0)], _Match(), rules)
+    assert _answers("一个老师最多能带几个学生", [("每个指导教师指导学生一般不超过 5 个。", 0)], _Match(), rules)
+    # A search-box query that ends in 时长 asks how long, as "多长时间" does.
+    assert not _answers("外语专业笔试时长", [("第一阶段为公共科目笔试和外语专业笔试。", 0)], _Match(), rules)
+    assert _answers("外语专业笔试时长", [("考试方式为闭卷，考试时长2小时。", 0)], _Match(), rules)
+
+
+def test_asking_for_a_hotlines_number_is_no_missing_thing():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "政府工作报告.txt", "政府工作报告", [], 3, "优化12319城市管理服务热线。"), 1.0)]
+    assert _unseen_words("城市管理服务热线号码是多少", report) == []
+
+
+def test_a_numbered_line_filed_as_a_heading_answers_when_it_gives_the_figure_asked():
+    line = "(7) 最新的资助房屋入息限额订在每月4万元，相信将来居屋的入息限额应可照顾原来合资格申请人士"
+    speech = Hit(Section("d0", "施政报告.txt", "行政长官发表施政报告", [line], 4, f"{line}\n委员会将于年中发表公众咨询文件。"), 1.0)
+    text, _ = extractive_answer("买资助房的家庭月收入上限定在多少", [speech])
+    assert "4万元" in text
