@@ -673,7 +673,7 @@ def _select(
         # A heading or an item's opening line names what follows; the answer is what it goes on to say.
         # A numbered item the splitter filed as a heading ("3、须提供……照片。") still answers when it ends like a
         # sentence, or gives the figure asked ("(7) 最新的資助房屋入息限額訂在每月4萬元，…").
-        says = not best.heading or best.text.endswith(("。", "！", "？")) or (figure and asks.search(best.key))
+        says = not best.heading or best.text.endswith(("。", "！", "？")) or (figure and bool(asks.search(best.key)))
         own = [best] if says else []
         # The item's sentences that speak to the question ("对敷衍了事……的单位，要启动问责程序" under "一要用硬功").
         body = _elaboration(pool, best, lambda s: score(s) + meaning(s))

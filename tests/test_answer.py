@@ -825,7 +825,7 @@ def test_a_list_whose_items_begin_in_the_next_passages_is_found_and_given_from_i
     hits = [after, lead]
     hits += _next_passages(searcher, hits)
     assert [h.section.position for h in hits] == [78, 75, 76, 77]
-    units, as_list, _ = _select("为民实事第三件是什么", hits)
+    units, _, _ = _select("为民实事第三件是什么", hits)
     assert units[0][0] == "三是免费实施1万名老年人白内障复明工程。"
     units, as_list, _ = _select("为民实事有哪些", hits)
     assert as_list and [u for u, _ in units][:2] == ["持续办好为民实事。", "一是继续实施“强县中增学位”工程。"]
