@@ -20,7 +20,8 @@ offline_answers_heldout23/heldout24.jsonl held out from its second half (tuned o
 offline_answers_heldout25/heldout26.jsonl held out from the thirteenth (written before it) and heldout27/heldout28
 (written after it, measured at its final code), all four tuned on in the fourteenth, and
 offline_answers_heldout29/heldout30.jsonl written before the fourteenth round and measured at its start (then
-tuned on), and offline_answers_heldout31/heldout32.jsonl held out from it.
+tuned on), offline_answers_heldout31/heldout32.jsonl held out from it (tuned on in the fifteenth), and
+offline_answers_heldout33/heldout34.jsonl held out from the fifteenth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -73,6 +74,8 @@ REAL_ONLY_SETS = {
     "heldout30": DATA / "offline_answers_heldout30.jsonl",
     "heldout31": DATA / "offline_answers_heldout31.jsonl",
     "heldout32": DATA / "offline_answers_heldout32.jsonl",
+    "heldout33": DATA / "offline_answers_heldout33.jsonl",
+    "heldout34": DATA / "offline_answers_heldout34.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
