@@ -41,7 +41,8 @@ _FOLLOW_UP_RE = re.compile(
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
-_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+# "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
+_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -85,6 +86,8 @@ _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
 _FAR = 0.40  # question-to-sentence cosine below which a sentence is not close in meaning
 _AGREE_RANK = 2  # dense and BM25 agree on the top passage when both rank it this high
 _CAP = 3  # counts of missing words the gate reads: past a few, more tell nothing new
+# A Latin acronym ("GDP", "CPI"; lower-cased by match_key) names a measure as a dictionary term does.
+_ACRONYM_RE = re.compile(r"[a-z]{2,}[a-z\d&]*")
 # The gate that tells an answer from a near miss: a logistic model over what `_gate_features` measures, fitted
 # by bench/fit_gate.py on the tuning question sets (hand thresholds, tuned set by set, stopped carrying over
 # to fresh questions). It answers when the odds, weighted as fitted, favour an answer.
@@ -93,7 +96,7 @@ _GATE = json.loads(Path(__file__).with_name("gate.json").read_text(encoding="utf
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
-    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长时间|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -922,7 +925,7 @@ def _gate_features(
     retrieval agree on the top passage. Against them: the question's content words no passage holds (`unseen`:
     "任期" where the KB never speaks of terms of office), counted by how the answer says them — in a word of its
     own ("城里" by 城镇: near-synonyms), only in a part of one ("工作" is no echo of "工作餐"), or not at all —
-    and the things asked by their dictionary name (引体向上, 生产总值) that it does not say."""
+    and the things asked by their dictionary name (引体向上, 生产总值) or acronym (GDP) that it does not say."""
     sentence, overlap = matched.text, matched.overlap
     # A year the sentence was found to report ("过去一年" in the 2012 report for "2011年") is not missing.
     if matched.year_fit > 0:
@@ -939,7 +942,7 @@ def _gate_features(
         "echoed": min(sum(said), _CAP),
         "echoed_by_part": min(sum(by_part), _CAP),
         "unechoed": min(sum(p < _ECHO for p in parts), _CAP),
-        "unechoed_terms": min(sum(p < _ECHO and is_term(w) for w, p in zip(unseen, parts)), _CAP),
+        "unechoed_terms": min(sum(p < _ECHO and (is_term(w) or bool(_ACRONYM_RE.fullmatch(w))) for w, p in zip(unseen, parts)), _CAP),
         # A sentence not close in meaning that leaves a word unsaid ("火星基地" met by a 红色教育基地): a linear
         # weighing of the two apart lets either pass alone.
         "far_and_missing": float(cosine < _FAR and not all(said)),

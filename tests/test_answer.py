@@ -548,6 +548,8 @@ def test_a_thing_asked_by_its_name_that_no_passage_holds_is_not_answered_however
     matched = _Match(sentence, f"公安机关录用人民警察体能测评标准 三、纵跳摸高 {sentence}", overlap=0.3)
     assert _relevant(searcher, "人民警察体能测评纵跳摸高的达标标准是多少", asked, matched, rules)
     assert not _relevant(searcher, "人民警察体能测评引体向上的达标标准是多少", asked, matched, rules)
+    # So is a measure named by its acronym that no passage holds nor spells out.
+    assert not _relevant(searcher, "人民警察体能测评BMI的达标标准是多少", asked, matched, rules)
     # A plain word for the passage's own ("手指甲" for 指甲) is no missing thing.
     assert _relevant(searcher, "人民警察体能测评的时候手指甲能留多长", asked, matched, rules)
 
@@ -573,6 +575,18 @@ def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_miss
     assert _unseen_words("2014年棚改要完成多少户", report) == ["2014"]
     # A pronoun, however rare, points at what is named elsewhere ("那天", "该校").
     assert _unseen_words("2014年那天非公经济在该校国民经济里占多大比重", report) == ["2014"]
+
+
+def test_who_and_how_long_or_high_are_the_asking_not_words_the_passages_must_hold():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "施政报告.txt", "施政报告", [], 2, "政务司司长出任扶贫委员会主席，统筹具体工作。通报制由办公室牵头。"), 1.0)]
+    # jieba glues "谁" to its neighbours ("由谁来", "制由"): those pieces are no words of the thing asked.
+    assert _unseen_words("扶贫委员会主席由谁来当", report) == []
+    assert _unseen_words("通报制由谁牵头", report) == []
+    summary = [Hit(Section("d0", "思想汇报.docx", "思想汇报", [], 1, "现将我本季度的情况汇报如下。中文摘要一般为300字。"), 1.0)]
+    assert _unseen_words("思想汇报汇报的是多长一段时间的情况", summary) == []
+    assert _unseen_words("中文摘要写多长", summary) == []
 
 
 def test_a_figure_asked_for_in_plain_words_that_the_passages_all_hold_is_answered_from_a_less_close_sentence():
