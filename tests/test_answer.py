@@ -478,6 +478,7 @@ def test_the_genres_short_forms_and_plain_words_reach_the_documents_words():
     assert {"日均", "新设"} <= set(synonyms_in("平均一天新注册多少家企业"))
     assert "能力" in synonyms_in("申论主要看哪些本事")
     assert {"老旧小区", "供热"} <= set(synonyms_in("老小区暖气不热打算怎么改"))
+    assert "公厕" in synonyms_in("今年新盖几个公共卫生间") and "公厕" in synonyms_in("新建几座环保厕所")
 
 
 def test_a_field_line_answers_under_the_heading_the_question_asks_about():
