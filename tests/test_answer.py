@@ -581,7 +581,7 @@ def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_miss
 def test_who_and_how_long_or_high_are_the_asking_not_words_the_passages_must_hold():
     from assistant.answer import _unseen_words
 
-    report = [Hit(Section("d0", "施政报告.txt", "施政报告", [], 2, "政务司司长出任扶贫委员会主席，统筹具体工作。通报制由办公室牵头。"), 1.0)]
+    report = [Hit(Section("d0", "施政报告.txt", "施政报告", [], 2, "政务司司长出任扶贫委员会主席，统筹具体工作。实行通报制，办公室牵头。"), 1.0)]
     # jieba glues "谁" to its neighbours ("由谁来", "制由"): those pieces are no words of the thing asked.
     assert _unseen_words("扶贫委员会主席由谁来当", report) == []
     assert _unseen_words("通报制由谁牵头", report) == []
