@@ -42,6 +42,7 @@ _FOLLOW_UP_RE = re.compile(
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
 # "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
+# "多长时间" is left whole for _ASKING_WORDS_RE, which runs after this one.
 _QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
@@ -86,8 +87,6 @@ _ECHO = 0.8  # cosine of two words' embeddings above which one says the other
 _FAR = 0.40  # question-to-sentence cosine below which a sentence is not close in meaning
 _AGREE_RANK = 2  # dense and BM25 agree on the top passage when both rank it this high
 _CAP = 3  # counts of missing words the gate reads: past a few, more tell nothing new
-# A Latin acronym ("GDP", "CPI"; lower-cased by match_key) names a measure as a dictionary term does.
-_ACRONYM_RE = re.compile(r"[a-z]{2,}[a-z\d&]*")
 # The gate that tells an answer from a near miss: a logistic model over what `_gate_features` measures, fitted
 # by bench/fit_gate.py on the tuning question sets (hand thresholds, tuned set by set, stopped carrying over
 # to fresh questions). It answers when the odds, weighted as fitted, favour an answer.
@@ -942,7 +941,7 @@ def _gate_features(
         "echoed": min(sum(said), _CAP),
         "echoed_by_part": min(sum(by_part), _CAP),
         "unechoed": min(sum(p < _ECHO for p in parts), _CAP),
-        "unechoed_terms": min(sum(p < _ECHO and (is_term(w) or bool(_ACRONYM_RE.fullmatch(w))) for w, p in zip(unseen, parts)), _CAP),
+        "unechoed_terms": min(sum(p < _ECHO and is_term(w) for w, p in zip(unseen, parts)), _CAP),
         # A sentence not close in meaning that leaves a word unsaid ("火星基地" met by a 红色教育基地): a linear
         # weighing of the two apart lets either pass alone.
         "far_and_missing": float(cosine < _FAR and not all(said)),

@@ -30,6 +30,7 @@ _NAME_END_RE = re.compile(NAME_END + "$")
 # What names a thing or an activity: a noun, a set phrase ("生产总值", "评分标准", "引体向上").
 _TERM_TAGS = frozenset({"n", "vn", "l", "i"})
 _NEGATION_RE = re.compile("[不没未无非]")
+_ACRONYM_RE = re.compile(r"[a-z]{2,}[a-z\d&]*")  # "GDP" as match_key lower-cases it
 # Words this frequent in jieba's general-language dictionary, when they name no thing (希望, 开始, 整个, 彻底),
 # frame a question rather than say what it is about; a frequent noun (医院, 工资) still names its topic.
 _EVERYDAY_FREQ = 4000
@@ -85,8 +86,11 @@ def _tagger() -> jieba.posseg.POSTokenizer:
 
 
 def is_term(word: str) -> bool:
-    """Whether jieba's dictionary holds the word, of three characters or more, as the name of a thing (not a
-    count like "第三种", a name, or a phrase with a negation like "不能自己", which says what one does)."""
+    """Whether the word names a measure or a thing: a Latin acronym ("GDP", "CPI"), or a word of three characters
+    or more that jieba's dictionary holds as the name of a thing (not a count like "第三种", a name, or a phrase
+    with a negation like "不能自己", which says what one does)."""
+    if _ACRONYM_RE.fullmatch(word):
+        return True
     if len(word) < 3 or not _base().FREQ.get(word) or _NEGATION_RE.search(word):
         return False
     return {p.flag for p in _tagger().cut(word)} <= _TERM_TAGS
