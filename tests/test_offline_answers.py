@@ -22,8 +22,8 @@ offline_answers_heldout25/heldout26.jsonl held out from the thirteenth (written 
 offline_answers_heldout29/heldout30.jsonl written before the fourteenth round and measured at its start (then
 tuned on), offline_answers_heldout31/heldout32.jsonl held out from it (tuned on in the fifteenth), and
 offline_answers_heldout33/heldout34.jsonl held out from the fifteenth (tuned on in the sixteenth), and
-offline_answers_heldout35/heldout36.jsonl measured at the sixteenth round's start (then tuned on), and
-offline_answers_heldout37/heldout38.jsonl held out from it.
+offline_answers_heldout35/heldout36.jsonl and heldout37/heldout38.jsonl measured at the sixteenth round's
+start (then tuned on), and offline_answers_heldout39/heldout40.jsonl held out from it.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -82,6 +82,8 @@ REAL_ONLY_SETS = {
     "heldout36": DATA / "offline_answers_heldout36.jsonl",
     "heldout37": DATA / "offline_answers_heldout37.jsonl",
     "heldout38": DATA / "offline_answers_heldout38.jsonl",
+    "heldout39": DATA / "offline_answers_heldout39.jsonl",
+    "heldout40": DATA / "offline_answers_heldout40.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
