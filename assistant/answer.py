@@ -43,7 +43,7 @@ _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
 # Question words match any passage that asks or counts; they say nothing about the answer.
 # "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
 # "多长时间" is left whole for _ASKING_WORDS_RE, which runs after this one.
-_QUESTION_WORDS_RE = re.compile(r"几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"(?:哪个|哪家|什么)(?:部门|单位|机构)|几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -95,10 +95,21 @@ _GATE = json.loads(Path(__file__).with_name("gate.json").read_text(encoding="utf
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
-    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|[每一]个?(?:月|年(?!级)|天|周)|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
+_RATE_RE = re.compile(r"[\u4e00-\u9fff]{2}率")
+_PLAIN_RATES = frozenset({"比率", "效率", "概率", "频率"})  # words of speech, not the rate of one thing
+_SHARE_AFTER = r"[^，。；,;]{0,6}?(?:\d+(?:\.\d+)?\s*[%％‰]|百分之|个百分点)"
+# "有个考生打电话问，", "群众来电咨询：", "有位家长问我们：": who asked, then the question.
+_RELAY_RE = re.compile(
+    r"^(?P<who>[^，,。？?！!：:\s]{0,16}?)(?:"
+    r"(?:打来?电话|来电|来信|留言)(?:(?:问|咨询|反映|询问|说)(?:我们|我|一下)?[，,：:]?|[，,：:])"
+    r"|(?:问|咨询|反映|询问)(?:我们|我|一下)?[，,：:]|让我查(?:一下)?[，,：:]?)\s*"
+)
+_ASKER_OPENING_RE = re.compile(r"^(?:有(?:个|位|一个|一位|人)?|一(?:个|位|名))")
+_ROUGH_FIGURE_RE = re.compile(r"[一二两三四五六七八九]*[十百千万][一二三四五六七八九]?[多余来几]")
 # A year the question names: a report of year N reviews N-1 under a heading that names it, so the
 # sentence, its headings or its document's title must name it for the passage to be about that year;
 # a sentence that names only other years, or stands in a document of another year, is about another year.
@@ -186,6 +197,8 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("笔试", "面试"),
     ("男性", "女性"),
     ("结婚", "离婚"),
+    # A 放假通知 sets each holiday apart; word embeddings take 清明节 for 春节.
+    ("元旦", "春节", "清明", "劳动节", "端午", "中秋", "国庆"),
 )
 _HEADING_SHARE = 0.5
 # A field line of a notice ("2、地点：…", "时间：…"): its heading says whose field it is.
@@ -246,6 +259,16 @@ def validate_history(history: list[dict]) -> list[dict]:
 
 def is_follow_up(question: str) -> bool:
     return len(question.strip()) <= 8 or bool(_FOLLOW_UP_RE.search(question.strip()))
+
+
+def without_relay(question: str) -> str:
+    """The question a clerk passes on ("有个甘肃的家长打电话问，孩子考上本科了…") without who asked and how:
+    the words would be sought in the documents. Where the asker is from ("甘肃的") stays: it says which apply."""
+    relay = _RELAY_RE.match(question)
+    if not relay:
+        return question
+    whose, _, _ = relay.group("who").rpartition("的")
+    return f"{_ASKER_OPENING_RE.sub('', whose)} {question[relay.end():]}".strip()
 
 
 def standalone_question(question: str, history: list[dict], llm: LLM | None, settings: Settings) -> str:
@@ -774,6 +797,7 @@ def _answer_offline(
 ) -> tuple[str, str, list[Citation]]:
     """The extractive answer: (query, text, citations)."""
     traditional = is_traditional(question)
+    question = without_relay(question)
     n = _ordinal(question)
     said = next((h["content"] for h in reversed(history) if h["role"] == "assistant"), "")
     items = _said_items(said) if n and said else []
@@ -894,7 +918,27 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     given = [text for text, _ in units]
     if not as_list and matched.text in given:
         given = [matched.text]
-    return any(asks.search(match_key(text)) for text in given)
+    rate = _asked_rate(query)
+    return any(asks.search(match_key(text)) and (not rate or _states_rate(rate, match_key(text))) for text in given)
+
+
+def _asked_rate(query: str) -> str | None:
+    """The rate a question asks the figure of ("城镇登记失业率是多少" -> "失业率"): the shortest word that ends in 率
+    ("增值税率" is a 税率), else the two characters before it (jieba leaves "重复率" as 重复 + 率)."""
+    plain = to_simplified(query)
+    words = sorted((w for w in tokenize(plain) if len(w) > 1 and w.endswith("率")), key=len)
+    if words:
+        return None if words[0] in _PLAIN_RATES else words[0]
+    found = _RATE_RE.search(plain)
+    return found.group(0) if found and found.group(0) not in _PLAIN_RATES else None
+
+
+def _states_rate(rate: str, text: str) -> bool:
+    """Whether the text gives that rate: by name, by a plain word's 公文 term ("近视率" as 视力不良率), or as its stem
+    and a share ("增长率" as "增长8.9%"). A rate of another thing (城镇化率 for 失业率) is no answer."""
+    stem = rate[:-1]
+    names = (stem, *SYNONYMS.get(stem, ()))
+    return any(f"{name}率" in text for name in names) or bool(re.search(re.escape(stem) + _SHARE_AFTER, text))
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
@@ -966,12 +1010,16 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     # The year stays a word of its own: "2019年考警察" would otherwise give "年考".
     # Words of everyday speech ("希望", "开始") say how the question is put, not what the KB must hold, and
     # a piece of segmentation ("改要" of 棚改要完成) is no word at all.
+    # A figure put roughly in words ("八十多了") tells the asker's case, not a word the passages must hold.
+    asked = _ROUGH_FIGURE_RE.sub(" ", asked)
     tokens = [w for w in tokenize(_YEAR_RE.sub(r"\1 ", asked)) if len(w) > 1 and not is_everyday(w) and not is_fragment(w)]
     held = {w for w in tokens if w.lower() in text.lower() or any(full in text for full in SYNONYMS.get(w.upper(), ()))}
     # Nor is a part of a word the passages hold in other terms ("男女" of 男女比例, said as 性别比), nor a held
     # word with one character put before it ("手指甲" where they say 指甲, "新开通" where 开通: a Chinese
     # compound ends in its head, so 商品房 is not said by 商品).
     held |= {w for w in tokens if w[1:] in held}
+    # A household named by what it gets ("低保户", "困难户") where the passages say 低保家庭: 户 is the head.
+    held |= {w for w in tokens if w.endswith("户") and w[:-1] in text}
     words = [w for w in tokens if w not in held and not any(w in h for h in held)]
     return [w for w in words if not any(w != other and w in other for other in words)]
 

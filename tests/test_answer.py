@@ -114,6 +114,16 @@ def test_an_answer_of_another_kind_or_year_than_asked_is_no_answer():
     committee = [("（二）论文答辩委员会由5人组成。", 0)]
     assert _answers("武汉大学硕士学位论文答辩委员会由几人组成", committee, _Match(), rules)
     assert not _answers("武汉大学博士学位论文答辩委员会由几人组成", committee, _Match(), rules)  # the 硕士 rules say it
+    # A rate asked is given by its name, a 公文 word for it, or its stem and a share; not by another thing's rate.
+    towns = [("城镇化率为58.02%，比上年提高0.64个百分点。", 0)]
+    assert not _answers("宜春2022年城镇登记失业率是多少", towns, _Match(), rules)
+    assert _answers("宜春2022年城镇化率是多少", towns, _Match(), rules)
+    assert _answers("2022年GDP增长率是多少", [("全年地区生产总值增长8.9%。", 0)], _Match(), rules)
+    assert _answers("中小学生近视率是多少", [("中小学生视力不良率为52.1%。", 0)], _Match(), rules)
+    assert not _answers("论文查重，重复率不能超过多少", [("答辩评分占总成绩比例不应低于 30%。", 0)], _Match(), rules)
+    holiday = [("延长全国春节假期，推迟开学、灵活复工、错峰出行。", 0)]
+    assert not _answers("今年清明节放假怎么安排", holiday, _Match(), rules)  # each holiday is a notice of its own
+    assert _answers("春节假期延长了吗", holiday, _Match(), rules)
     income = [("城镇居民人均可支配收入42038元，农村居民人均可支配收入20366元。", 0)]
     assert _answers("农村居民人均可支配收入是多少", income, _Match(), rules)
     assert not _answers("新录用的公务员试用期是多长时间", [("2022年度考试录用公务员笔试。", 0)], _Match(), rules)  # a year is no duration
@@ -573,9 +583,44 @@ def test_words_of_everyday_speech_and_a_year_run_into_the_next_word_are_not_miss
     assert _unseen_words("2014年希望医院在国民经济里占多大比重", report) == ["2014", "医院"]
     # Two characters jieba glued across a word boundary ("没给" of 怎么没给, "改要" of 棚改要完成) are no word.
     assert _unseen_words("2014年怎么没给非公经济定比重", report) == ["2014"]
-    assert _unseen_words("2014年棚改要完成多少户", report) == ["2014"]
+    assert _unseen_words("2014年棚改要完成多少户", report) == ["2014", "棚改"]  # 棚改 is a word; "改要" is none
+    assert _unseen_words("2014年报告里考非公经济占多大比重", report) == ["2014"]  # "里考" of 报告里考
     # A pronoun, however rare, points at what is named elsewhere ("那天", "该校").
     assert _unseen_words("2014年那天非公经济在该校国民经济里占多大比重", report) == ["2014"]
+
+
+def test_the_askers_own_situation_is_not_a_thing_the_passages_must_hold():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "政府工作报告.txt", "政府工作报告", [], 3,
+                          "为1467位80岁以上低收入老年人发放高龄补贴176万元。认真落实低保家庭大学生入学资助政策。"
+                          "继续对困难家庭子女普通高校入学给予资助，录取到专科院校的一次性补助8000元。"
+                          "城乡低保数据来自市民政局。"), 1.0)]
+    # Their own person, the authorities by level ("区里") and a figure put roughly in words.
+    assert _unseen_words("我妈住海拉尔，八十多了，收入又低，区里给老年人发过补贴没有", report) == ["海拉尔"]
+    # A household named by what it gets ("低保户", "困难户") where the passages say 家庭; their child and 考上 in plain words.
+    assert _unseen_words("我家是低保户，孩子今年考上大学了，有没有入学资助", report) == []
+    assert _unseen_words("我家是困难户，孩子被专科录取了，省里一次能补助多少钱", report) == []
+    # Asking which office is asking, as "谁" is; how things stand for the asker ("没领", "很差") is no thing named.
+    assert _unseen_words("城乡低保数据是哪个部门提供的", report) == []
+    assert _unseen_words("房子很差，没领低保，高龄补贴能拿多少", report) == ["房子"]
+    # Their family, and "一个月" of a rate asked ("一个月多少钱": the documents write 元/人月).
+    assert _unseen_words("老父亲八十多了，高龄补贴一个月多少钱", report) == []
+    # Short forms of the genre are words: jieba glued "参加国" and "考行测".
+    exam = [Hit(Section("d0", "考试大纲.pdf", "考试录用公务员公共科目笔试考试大纲", [], 1, "行政职业能力测验为客观性试题。"), 1.0)]
+    assert _unseen_words("第一次参加国考笔试，考行测那天我得带哪些文具", exam) == ["文具"]
+
+
+def test_a_question_passed_on_is_asked_without_who_passed_it_on_but_with_where_they_are_from():
+    from assistant.answer import without_relay
+
+    assert without_relay("有个甘肃的家长打电话问，孩子考上本科了，一次能补多少钱？") == "甘肃 孩子考上本科了，一次能补多少钱？"
+    assert without_relay("一个农民工打电话说失业保险才交了不到一年，怎么保障？") == "失业保险才交了不到一年，怎么保障？"
+    assert without_relay("群众来电咨询：宜春低保标准是多少") == "宜春低保标准是多少"
+    assert without_relay("领导让我查一下，宜春GDP多少") == "宜春GDP多少"
+    # Nothing passed on: a call is what is asked about, or the question has no framing at all.
+    assert without_relay("市民打电话投诉怎么处理") == "市民打电话投诉怎么处理"
+    assert without_relay("宜春2022年GDP是多少？") == "宜春2022年GDP是多少？"
 
 
 def test_who_and_how_long_or_high_are_the_asking_not_words_the_passages_must_hold():

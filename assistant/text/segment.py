@@ -16,6 +16,8 @@ from functools import lru_cache
 import jieba
 import jieba.posseg
 
+from .chinese import GENRE_SYNONYMS
+
 jieba.setLogLevel(logging.WARNING)
 
 _QUOTED_RE = re.compile(r"[“\"「『]([\u4e00-\u9fff0-9一-龥]{2,10})[”\"」』]")
@@ -35,10 +37,18 @@ _ACRONYM_RE = re.compile(r"[a-z]{2,}[a-z\d&]*")  # "GDP" as match_key lower-case
 # frame a question rather than say what it is about; a frequent noun (医院, 工资) still names its topic.
 _EVERYDAY_FREQ = 4000
 _NOUN_TAG_RE = re.compile("^(?:n|vn|l|i|j)")
-# Characters that do grammar's work (an auxiliary, a demonstrative, a particle): a "word" holding one that
-# jieba's dictionary lacks, or lists only at its floor (改要, 没给: entries of 3), is two characters glued
-# across a boundary, not a name or a term.
-_FUNCTION_CHARS_RE = re.compile("[要给那这些把被让将着了过也都就还又再才么呢吗吧]")
+# Characters that do grammar's work (an auxiliary, a demonstrative, a particle, 里 after a place): a "word"
+# holding one that jieba's dictionary lacks, or lists only at its floor (改要, 没给: entries of 3), is two
+# characters glued across a boundary, not a name or a term.
+_FUNCTION_CHARS_RE = re.compile("[要给那这些把被让将着了过也都就还又再才么呢吗吧里]")
+# A negation or a degree word opening a "word" jieba's dictionary lacks says how things stand for the asker
+# ("没领", "很差"), not what the documents must name.
+_SPEECH_OPENING_RE = re.compile("^[没不未很太挺]")
+# The asker's own person and family ("我妈", "我能", "老父亲") and the authorities of a level named by where they
+# sit ("区里", "省里"): the documents speak of neither in these words.
+_ASKER_RE = re.compile("^[我你您咱]")
+_KIN_RE = re.compile("^(?:老?(?:父亲|母亲|爸爸?|妈妈?)|老父|老母|老伴|老公|老婆|媳妇|丈夫|妻子|儿子|女儿|孙子|孙女|爷爷|奶奶|外公|外婆|姥姥|姥爷)$")
+_LEVEL_RE = re.compile(f"^[{PLACE_UNITS}乡镇村]里$")
 _RARE_FREQ = 3
 _lock = threading.RLock()
 
@@ -98,10 +108,11 @@ def is_term(word: str) -> bool:
 
 def is_everyday(word: str) -> bool:
     """Whether the word is one of everyday speech that says how a thing is asked, not which thing: frequent in
-    general Chinese and no noun ("希望", "开始", "彻底"; not "医院"), or a pronoun however rare ("那天", "每月",
-    "该校": it points at what the question or the document names)."""
+    general Chinese and no noun ("希望", "开始", "彻底"; not "医院"), a pronoun however rare ("那天", "每月",
+    "该校": it points at what the question or the document names), the asker's own person or family ("我妈",
+    "老父亲") or a level's authorities ("区里")."""
     flags = [p.flag for p in _tagger().cut(word)]
-    if flags and all(f == "r" for f in flags):
+    if flags and (all(f == "r" for f in flags) or (flags[0] == "r" and _ASKER_RE.match(word))) or _LEVEL_RE.match(word) or _KIN_RE.match(word):
         return True
     if (_base().FREQ.get(word) or 0) < _EVERYDAY_FREQ:
         return False
@@ -110,8 +121,9 @@ def is_everyday(word: str) -> bool:
 
 def is_fragment(word: str) -> bool:
     """Whether the "word" is a piece of segmentation, not a word: unknown to jieba's dictionary (or at its floor)
-    and holding a function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费)."""
-    return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(_FUNCTION_CHARS_RE.search(word))
+    and holding a function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费) or opening with a
+    negation or a degree word ("没领", "很差")."""
+    return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(_FUNCTION_CHARS_RE.search(word) or _SPEECH_OPENING_RE.match(word))
 
 
 def proper_names(text: str) -> set[str]:
@@ -130,10 +142,11 @@ _default: Segmenter | None = None
 
 
 def _default_segmenter() -> Segmenter:
+    """jieba's dictionary and the genre's short forms, which it glues to a neighbour ("参加国" + "考行测")."""
     global _default
     with _lock:
         if _default is None:
-            _default = Segmenter()
+            _default = Segmenter(GENRE_SYNONYMS)
     return _default
 
 
