@@ -111,8 +111,10 @@ def is_everyday(word: str) -> bool:
     general Chinese and no noun ("希望", "开始", "彻底"; not "医院"), a pronoun however rare ("那天", "每月",
     "该校": it points at what the question or the document names), the asker's own person or family ("我妈",
     "老父亲") or a level's authorities ("区里")."""
+    if _KIN_RE.match(word) or _LEVEL_RE.match(word):
+        return True
     flags = [p.flag for p in _tagger().cut(word)]
-    if flags and (all(f == "r" for f in flags) or (flags[0] == "r" and _ASKER_RE.match(word))) or _LEVEL_RE.match(word) or _KIN_RE.match(word):
+    if flags and (all(f == "r" for f in flags) or (flags[0] == "r" and _ASKER_RE.match(word))):
         return True
     if (_base().FREQ.get(word) or 0) < _EVERYDAY_FREQ:
         return False
@@ -123,7 +125,8 @@ def is_fragment(word: str) -> bool:
     """Whether the "word" is a piece of segmentation, not a word: unknown to jieba's dictionary (or at its floor)
     and holding a function character ("改要" of 棚改要完成, "没给" of 怎么没给, "那笔" of 那笔费) or opening with a
     negation or a degree word ("没领", "很差")."""
-    return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(_FUNCTION_CHARS_RE.search(word) or _SPEECH_OPENING_RE.match(word))
+    glued = _FUNCTION_CHARS_RE.search(word) or _SPEECH_OPENING_RE.match(word)
+    return (_base().FREQ.get(word) or 0) <= _RARE_FREQ and bool(glued)
 
 
 def proper_names(text: str) -> set[str]:
