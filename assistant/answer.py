@@ -40,6 +40,13 @@ _FOLLOW_UP_RE = re.compile(
     rf"^(那|那么|这|这个|该|其|它|上述|还有|另外|此外|具体)|呢[？?]?$|{_ORDINAL_RE.pattern}|这个|那个|他们|它们|上面"
 )
 _CITATION_RE = re.compile(r"\[(\d{1,2})\]")
+# "有个考生打电话问，", "群众来电咨询：", "有位家长问我们：": who asked, then the question.
+_RELAY_RE = re.compile(
+    r"^(?P<who>[^，,。？?！!：:\s]{0,16}?)(?:"
+    r"(?:打来?电话|来电|来信|留言)(?:(?:问|咨询|反映|询问|说)(?:我们|我|一下)?[，,：:]?|[，,：:])"
+    r"|(?:问|咨询|反映|询问)(?:我们|我|一下)?[，,：:]|让我查(?:一下)?[，,：:]?)\s*"
+)
+_ASKER_OPENING_RE = re.compile(r"^(?:有(?:个|位|一个|一位|人)?|一(?:个|位|名))")
 # Question words match any passage that asks or counts; they say nothing about the answer.
 # "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
 # "多长时间" is left whole for _ASKING_WORDS_RE, which runs after this one.
@@ -99,16 +106,7 @@ _ASKING_WORDS_RE = re.compile(
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
-_RATE_RE = re.compile(r"[\u4e00-\u9fff]{2}率")
-_PLAIN_RATES = frozenset({"比率", "效率", "概率", "频率"})  # words of speech, not the rate of one thing
-_SHARE_AFTER = r"[^，。；,;]{0,6}?(?:\d+(?:\.\d+)?\s*[%％‰]|百分之|个百分点)"
-# "有个考生打电话问，", "群众来电咨询：", "有位家长问我们：": who asked, then the question.
-_RELAY_RE = re.compile(
-    r"^(?P<who>[^，,。？?！!：:\s]{0,16}?)(?:"
-    r"(?:打来?电话|来电|来信|留言)(?:(?:问|咨询|反映|询问|说)(?:我们|我|一下)?[，,：:]?|[，,：:])"
-    r"|(?:问|咨询|反映|询问)(?:我们|我|一下)?[，,：:]|让我查(?:一下)?[，,：:]?)\s*"
-)
-_ASKER_OPENING_RE = re.compile(r"^(?:有(?:个|位|一个|一位|人)?|一(?:个|位|名))")
+# "八十多", "十几": a figure put roughly in words.
 _ROUGH_FIGURE_RE = re.compile(r"[一二两三四五六七八九]*[十百千万][一二三四五六七八九]?[多余来几]")
 # A year the question names: a report of year N reviews N-1 under a heading that names it, so the
 # sentence, its headings or its document's title must name it for the passage to be about that year;
@@ -151,6 +149,10 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
         for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")
     ),
 ]
+# A rate asked ("失业率是多少") is given by its name or its stem and a share ("增长8.9%"), not by another's rate.
+_RATE_RE = re.compile(r"[\u4e00-\u9fff]{2}率")
+_PLAIN_RATES = frozenset({"比率", "效率", "概率", "频率"})  # words of speech, not the rate of one thing
+_SHARE_AFTER = r"[^，。；,;]{0,6}?(?:\d+(?:\.\d+)?\s*[%％‰]|百分之|个百分点)"
 # "几点休会" asks the hour; "讲了几点", "几点意见" count a speech's points (a list).
 _ASKS_CLOCK_RE = re.compile(r"(?<![讲提谈有分哪了])几点钟?(?![意要建体做经措内原看认启考希说注共])")
 _ASKS_TIME_RE = re.compile(r"什么时候|什么时间|何时|哪一?天|几月|几号|哪个月|哪一?年|" + _ASKS_CLOCK_RE.pattern)
@@ -919,7 +921,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     if not as_list and matched.text in given:
         given = [matched.text]
     rate = _asked_rate(query)
-    return any(asks.search(match_key(text)) and (not rate or _states_rate(rate, match_key(text))) for text in given)
+    return any(asks.search(key) and (not rate or _states_rate(rate, key)) for key in map(match_key, given))
 
 
 def _asked_rate(query: str) -> str | None:
