@@ -23,7 +23,8 @@ offline_answers_heldout29/heldout30.jsonl written before the fourteenth round an
 tuned on), offline_answers_heldout31/heldout32.jsonl held out from it (tuned on in the fifteenth), and
 offline_answers_heldout33/heldout34.jsonl held out from the fifteenth (tuned on in the sixteenth), and
 offline_answers_heldout35/heldout36.jsonl and heldout37/heldout38.jsonl measured at the sixteenth round's
-start (then tuned on), and offline_answers_heldout39/heldout40.jsonl held out from it.
+start (then tuned on), offline_answers_heldout39/heldout40.jsonl held out from it (tuned on in the
+seventeenth), and offline_answers_heldout41/heldout42.jsonl held out from the seventeenth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -84,6 +85,8 @@ REAL_ONLY_SETS = {
     "heldout38": DATA / "offline_answers_heldout38.jsonl",
     "heldout39": DATA / "offline_answers_heldout39.jsonl",
     "heldout40": DATA / "offline_answers_heldout40.jsonl",
+    "heldout41": DATA / "offline_answers_heldout41.jsonl",
+    "heldout42": DATA / "offline_answers_heldout42.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
