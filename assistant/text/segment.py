@@ -47,7 +47,7 @@ _SPEECH_OPENING_RE = re.compile("^[没不未很太挺]")
 # The asker's own person and family ("我妈", "我能", "老父亲") and the authorities of a level named by where they
 # sit ("区里", "省里"): the documents speak of neither in these words.
 _ASKER_RE = re.compile("^[我你您咱]")
-_KIN_RE = re.compile("^(?:老?(?:父亲|母亲|爸爸?|妈妈?)|老父|老母|老伴|老公|老婆|媳妇|丈夫|妻子|儿子|女儿|孙子|孙女|爷爷|奶奶|外公|外婆|姥姥|姥爷)$")
+_KIN_RE = re.compile("^(?:老?(?:父亲|母亲|爸爸?|妈妈?)|老父|老母|老伴|老公|老婆|太太|爱人|媳妇|丈夫|妻子|儿子|女儿|孙子|孙女|爷爷|奶奶|外公|外婆|姥姥|姥爷)$")
 _LEVEL_RE = re.compile(f"^[{PLACE_UNITS}乡镇村]里$")
 _RARE_FREQ = 3
 _lock = threading.RLock()
