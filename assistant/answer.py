@@ -50,7 +50,7 @@ _ASKER_OPENING_RE = re.compile(r"^(?:有(?:个|位|一个|一位|人)?|一(?:个
 # Question words match any passage that asks or counts; they say nothing about the answer.
 # "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
 # "多长时间" is left whole for _ASKING_WORDS_RE, which runs after this one.
-_QUESTION_WORDS_RE = re.compile(r"(?:哪个|哪家|什么)(?:部门|单位|机构)|几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"几多(?:[日天年月个人次钱])?|(?:哪个|哪家|什么)(?:部门|单位|机构)|几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -102,7 +102,7 @@ _GATE = json.loads(Path(__file__).with_name("gate.json").read_text(encoding="utf
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
-    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|[每一]个?(?:月|年(?!级)|天|周)|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|[每一]个?(?:月|年(?!级)|天|周)|[上下这]个?(?:月|星期|礼拜)|[上下这]周|最少|至少|最多|至多|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
 )
 _NEAREST_DOCUMENTS = 3
@@ -121,7 +121,15 @@ _YEAR_BONUS = 0.3
 # What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
 # figure, a time ("什么时候") by one that names a month, a part of one or a term; such sentences come first,
 # and a question after a quantity that no answer sentence gives is not answered.
-_ASKS_QUANTITY_RE = re.compile(r"多少|(?<!哪)几[年个项条天月日人次倍名家所户万亿千百十种位点成周篇科分元岁]|百分之几|多[长大高宽远久重]")
+_ASKS_QUANTITY_RE = re.compile(r"多少|几多|(?<!哪)几[年个项条天月日人次倍名家所户万亿千百十种位点成周篇科分元岁]|百分之几|多[长大高宽远久重]")
+# Numbers that name, date or order rather than count: a document number ("学位[2010]9号"), a date or an hour
+# ("5月22日上午9时"), a meeting's term and session ("十三届全国人大三次会议"), an article ("第二十三条") and a
+# title; a sentence holding only these gives no figure.
+_NOT_A_FIGURE_RE = re.compile(
+    r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d+\s*号|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[时点](?:\s*\d{1,2}\s*分)?(?![\d.])"
+    r"|[\d一二三四五六七八九十]+届[\u4e00-\u9fff]{0,8}?[\d一二三四五六七八九十]+(?:次|中)(?:会议|全会|全体会议)"
+    r"|第\s*[\d一二三四五六七八九十百]+\s*[条章节款项次届号批]|" + _CITED_RE.pattern
+)
 _QUANTITY_RE = re.compile(
     r"(?<![\d.])(?!(?:19|20)\d{2}年)\d"  # a figure that is not a year (公文 write figures in Arabic digits)…
     r"|(?<![第一二两三四五六七八九十百千万“\"])[一二两三四五六七八九十百千万]+(?:个|项|条|次|名|人|天|年|月|倍|成|元|种|类|部分|科|篇|周|小时|分钟|位|所|家|户|亿|万|届|批)"  # …or a small count in words, not a quoted name (“八项规定”)
@@ -131,6 +139,9 @@ _QUANTITY_RE = re.compile(
 # units, an age in 岁, a share as a percentage (a count of exam subjects answers none of them).
 _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"第几"), re.compile(r"第[一二三四五六七八九十百千\d]+|\d+\s*[位名]")),  # an ordinal or a rank ("排名…235位")
+    # A telephone or hotline asked for is given as its number ("12319城市管理服务热线"), not as the office to call.
+    (re.compile(r"(?:电话|热线)(?:号码)?(?:是|为)?(?:多少|几号)|(?:哪个|什么|啥)(?:电话|热线|号码)|(?:咨询|联系|报名|举报|投诉)(?:电话|热线)(?![问说])"),
+     re.compile(r"(?<![\d.])\d{5,}(?![\d.])|\d{3,4}[-－—]\d{7,8}")),
     (re.compile(r"多少钱|多少元|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
     (re.compile(r"多久|多长时间|时长|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
@@ -184,7 +195,29 @@ _ASKS_RULE_RE = re.compile(
     r"行不行|可不可以|能不能|让不让|准不准|允不允许|是否(?:可以|允许|能|准)|(?:可以|能|准|让|允许)[^，,。？?]{0,12}吗|是不是就?不"
 )
 _RULE_RE = re.compile(r"不得|禁止|严禁|不准|不允许|不可以?|不能|无效|不提倡|不予|允许|方可|必须|一律|只能|可以")
-_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE, _TITLE_RE)  # said in words as often as not: they rank an answer but never rule one out
+# Some askings narrow a soft type to what every answer must say: a day asked ("哪天考") is given as a day
+# ("7月12日"), an office asked ("哪个部门负责") by an office's name, and any time asked by some word of time
+# ("两年内", a year in a table); a sentence with none (the signature line "上饶市公安局政治部") answers none of them.
+_ASKS_DAY_RE = re.compile(r"哪一?天|哪一?日|几月几[日号]|几号(?!字)|什么日子|什么日期|具体日期")
+_DAY_RE = re.compile(
+    r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|(?<![\d.])\d{1,2}\s*[日号](?![\d字楼])|[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日"
+    r"|[上中下]旬|月[底初末]|星期|周[一二三四五六日末]|当天|次日"
+)
+_ASKS_BODY_RE = re.compile(r"(?:哪个|哪家|哪一个|什么|啥|哪些)(?:部门|单位|机构|机关)")
+_BODY_RE = re.compile(r"局|厅|委员会|委|办公室|办事处|政府|中心|机关|部门|单位|机构|(?<![全内外局干西东南北中])部(?![分署])|学院|研究生院|窗口|街道|社区|派出所|法院|检察院|银行|公司|协会|工会|妇联")
+_TIME_WORD_RE = re.compile(r"\d|[年月日天时期前后内起旬季周早晚]")
+# A bound asked ("最少要写多少字", "最多带几个") is given as the rule gives one: a floor ("不得少于3万字",
+# "25mm以上") or a ceiling ("不超过5个"); the title's ceiling ("不能超过25个汉字") is no floor of the main text.
+_ASKS_FLOOR_RE = re.compile(r"最少|至少|起码")
+_FLOOR_RE = re.compile(r"少于|低于|小于|短于|不足|至少|最少|最低|以上|≥|起码")
+_ASKS_CEILING_RE = re.compile(r"最多|(?<![降提增达升减调])至多|最长|最高(?:能|可)")
+_CEILING_RE = re.compile(r"超过|多于|高于|大于|长于|以内|以下|最多|至多|最高|最长|≤|上限|封顶")
+_MUST_GIVE = (
+    (_ASKS_DAY_RE, _DAY_RE), (_ASKS_BODY_RE, _BODY_RE), (_ASKS_TIME_RE, _TIME_WORD_RE),
+    (_ASKS_FLOOR_RE, _FLOOR_RE), (_ASKS_CEILING_RE, _CEILING_RE),
+)
+# Said in words as often as not: they rank an answer but never rule one out (beyond _MUST_GIVE).
+_SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE, _TITLE_RE, _BODY_RE)
 _TYPE_BONUS = 0.2
 _LEAD_PENALTY = 0.2
 # Pairs 公文 and rules keep apart, whose members share most words with each other: a question after one is
@@ -460,6 +493,8 @@ def _asked_type(query: str) -> re.Pattern | None:
         return _TIME_RE
     if _ASKS_SPEAKER_RE.search(plain):
         return _SPEAKER_RE
+    if _ASKS_BODY_RE.search(plain):
+        return _BODY_RE
     if _ASKS_PLACE_RE.search(plain):
         return _PLACE_RE
     if _ASKS_ROLE_RE.search(plain):
@@ -905,8 +940,9 @@ def _contradicts(query: str, said: str) -> bool:
 def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit], as_list: bool = False) -> bool:
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
     the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
-    answered), and giving a figure of the kind asked where a figure is asked ("报名费是多少钱" answered by
-    a sentence on the exam's two subjects is no answer); a time or place asked may be answered in words.
+    answered), saying the day, office, time or bound asked for (_MUST_GIVE), and giving a figure of the kind asked
+    where a figure is asked ("报名费是多少钱" answered by a sentence on the exam's two subjects is no answer,
+    nor "多少" by a document number or a date); a time or place asked may otherwise be answered in words.
     The figure must come from the sentence that matched best where that sentence is the answer and not the
     lead of a list: a neighbour added for its shared words ("城镇化率为58.02%" beside 新增就业 for
     "失业率是多少") does not make it an answer."""
@@ -914,14 +950,21 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
         return False
     if _contradicts(query, "".join(f"{hits[hit].section.title}{text}" for text, hit in units)):
         return False
+    plain = to_simplified(query)
+    said = [match_key(text) for text, _ in units]
+    if any(asking.search(plain) and not any(gives.search(key) for key in said) for asking, gives in _MUST_GIVE):
+        return False
     asks = _asked_type(query)
     if not _is_figure(asks):
         return True
     given = [text for text, _ in units]
     if not as_list and matched.text in given:
         given = [matched.text]
+    keys = [match_key(text) for text in given]
+    if asks is _QUANTITY_RE and not _ASKS_TIME_RE.search(plain):
+        keys = [_NOT_A_FIGURE_RE.sub(" ", key) for key in keys]
     rate = _asked_rate(query)
-    return any(asks.search(key) and (not rate or _states_rate(rate, key)) for key in map(match_key, given))
+    return any(asks.search(key) and (not rate or _states_rate(rate, key)) for key in keys)
 
 
 def _asked_rate(query: str) -> str | None:

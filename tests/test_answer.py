@@ -939,3 +939,49 @@ def test_a_numbered_line_filed_as_a_heading_answers_when_it_gives_the_figure_ask
     speech = Hit(Section("d0", "施政报告.txt", "行政长官发表施政报告", [line], 4, f"{line}\n委员会将于年中发表公众咨询文件。"), 1.0)
     text, _ = extractive_answer("买资助房的家庭月收入上限定在多少", [speech])
     assert "4万元" in text
+
+
+def test_a_day_an_office_or_a_time_asked_must_be_said():
+    from assistant.answer import _answers, _Match
+
+    notice = [Hit(Section("d0", "通知.doc", "2019年度录用人民警察体能测试的通知", [], 0, ""), 1.0)]
+    # "哪天" asks a day: the sentence on what the exam tests gives none; the notice's time line does.
+    assert not _answers("公务员笔试具体是哪天考的", [("笔试分为行政职业能力测验和申论两科。", 0)], _Match(), notice)
+    assert _answers("体能测试是哪天", [("1、时间：2019年7月12日，上午7:30", 0)], _Match(), notice)
+    # "几号字" asks a type size, not a day.
+    assert _answers("参考文献表用几号字", [("参考文献表应置于正文后，用5号宋体。", 0)], _Match(), notice)
+    # "哪个部门" asks an office: the amount of the allowance names none.
+    assert not _answers("育儿补贴要去哪个部门申请", [("育儿家庭每月多了300元补贴。", 0)], _Match(), notice)
+    assert _answers("专利数据是哪个部门给的", [("专利数据来自市市监局。", 0)], _Match(), notice)
+    # Any time asked: a bare signature line says no time at all; "两年内" does.
+    assert not _answers("成绩什么时候公布", [("上饶市公安局政治部", 0)], _Match(), notice)
+    assert _answers("收费站打算什么时候基本取消", [("两年内基本取消全国高速公路省界收费站。", 0)], _Match(), notice)
+
+
+def test_a_number_to_call_is_answered_by_the_number_and_a_count_not_by_a_document_number_a_date_or_a_session():
+    from assistant.answer import _answers, _Match
+
+    notice = [Hit(Section("d0", "通知.doc", "体能测试的通知", [], 0, ""), 1.0)]
+    assert not _answers("体能测试有问题打哪个电话咨询", [("上饶市公安局政治部", 0)], _Match(), notice)
+    assert _answers("城市管理服务热线号码是多少", [("优化12319城市管理服务热线。", 0)], _Match(), notice)
+    cited = "根据《关于加强学术规范建设的意见》（学位[2010]9号）的要求，制定本规定。"
+    assert not _answers("论文查重复制比要控制在多少以内", [(cited, 0)], _Match(cited), notice)
+    opening = "5月22日上午9时，十三届全国人大三次会议在人民大会堂开幕。"
+    assert not _answers("国防预算增长多少", [(opening, 0)], _Match(opening), notice)
+    # A date asked keeps its date.
+    assert _answers("人大会议几月几日开幕", [(opening, 0)], _Match(opening), notice)
+    assert _answers("复制比要控制在多少以内", [("复制比不得超过15%。", 0)], _Match("复制比不得超过15%。"), notice)
+
+
+def test_a_floor_asked_is_not_answered_by_a_ceiling():
+    from assistant.answer import _answers, _Match
+
+    rules = [Hit(Section("d0", "编写规则.pdf", "本科生毕业论文编写规则", [], 0, ""), 1.0)]
+    title = "论文题目：简明扼要，一般不能超过 25 个汉字。"
+    assert not _answers("本科毕业论文正文最少要写多少字", [(title, 0)], _Match(title), rules)
+    assert _answers("论文题目最多几个字", [(title, 0)], _Match(title), rules)
+    floor = "硕士学位论文正文不得少于3万字。"
+    assert _answers("硕士论文正文最少要写多少字", [(floor, 0)], _Match(floor), rules)
+    # "降至多少" asks where a rate goes, not a ceiling.
+    cut = "下调城镇职工基本养老保险单位缴费比例，各地可降至16%。"
+    assert _answers("单位缴费比例各地可降至多少", [(cut, 0)], _Match(cut), rules)
