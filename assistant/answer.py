@@ -146,8 +146,8 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"多久|多长时间|时长|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
     (re.compile(r"多少字|几个字|字数"), re.compile(r"\d[\d.]*万?(?:个)?(?:汉)?字|[一二两三四五六七八九十百千万]+(?:个)?(?:汉)?字")),
-    # An age bracket ("5岁以下儿童") names whom a figure is about, not an age.
-    (re.compile(r"多少岁|几岁|多大年龄|寿命[^，,。？?]{0,4}?多少"), re.compile(r"[\d一二三四五六七八九十]+(?:周)?岁(?!以[下上内]|及以[上下]|[至到~～\-－])")),
+    # An age bracket ("5岁以下儿童", "0-17岁户籍人口") names whom a figure is about, not an age.
+    (re.compile(r"多少岁|几岁|多大年龄|寿命[^，,。？?]{0,4}?多少"), re.compile(r"(?<![\d\-－~～至到])[\d一二三四五六七八九十]+(?:周)?岁(?!以[下上内]|及以[上下]|[至到~～\-－])")),
     (re.compile(r"几成|百分之几|占多少|多大比例|(?:比例|比重|率)[^，,。？?]{0,6}?(?:多少|多大|多高|几)"),
      re.compile(r"\d[\d.]*\s*[%％‰]|[一二三四五六七八九十]成|分之|\d+[:：]\d+|百分点")),
     # A count in a measure word of things ("多少对", "几辆") is given in that word or its kin (个 goes with most):

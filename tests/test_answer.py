@@ -985,3 +985,13 @@ def test_a_floor_asked_is_not_answered_by_a_ceiling():
     # "降至多少" asks where a rate goes, not a ceiling.
     cut = "下调城镇职工基本养老保险单位缴费比例，各地可降至16%。"
     assert _answers("单位缴费比例各地可降至多少", [(cut, 0)], _Match(cut), rules)
+
+
+def test_an_age_bracket_gives_no_age():
+    from assistant.answer import _answers, _Match
+
+    data = [Hit(Section("d0", "性别数据.pdf", "深圳市社会性别统计", [], 0, ""), 1.0)]
+    bracket = "2021 年，深圳市 0-17 岁户籍人口 168.37 万人。"
+    assert not _answers("深圳2021年女性平均初婚年龄是多少岁", [(bracket, 0)], _Match(bracket), data)
+    age = "女性平均初婚年龄为29.5岁。"
+    assert _answers("深圳2021年女性平均初婚年龄是多少岁", [(age, 0)], _Match(age), data)
