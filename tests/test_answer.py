@@ -993,5 +993,14 @@ def test_an_age_bracket_gives_no_age():
     data = [Hit(Section("d0", "性别数据.pdf", "深圳市社会性别统计", [], 0, ""), 1.0)]
     bracket = "2021 年，深圳市 0-17 岁户籍人口 168.37 万人。"
     assert not _answers("深圳2021年女性平均初婚年龄是多少岁", [(bracket, 0)], _Match(bracket), data)
+    assert _answers("甘肃打算让老百姓平均能活到多少岁", [("人均预期寿命达到78岁。", 0)], _Match("人均预期寿命达到78岁。"), data)
     age = "女性平均初婚年龄为29.5岁。"
     assert _answers("深圳2021年女性平均初婚年龄是多少岁", [(age, 0)], _Match(age), data)
+
+
+def test_which_office_gave_the_data_is_answered_by_the_note_on_its_source():
+    report = Hit(Section("d0", "性别数据.pdf", "深圳市社会性别统计报告", ["指标解释"], 9,
+                         "9.住院分娩率：指报告期末，辖区内常住人口住院分娩活产数与活产数之比。（数据来源：市卫健委）\n"
+                         "10.孕产妇死亡率：指报告期内每10万名孕产妇中的死亡人数。（数据来源：市卫健委）"), 1.0)
+    text, _ = extractive_answer("住院分娩率的数据是哪个部门提供的", [report])
+    assert "住院分娩" in text and "市卫健委" in text

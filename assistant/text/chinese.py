@@ -83,13 +83,17 @@ def chinese_numeral(text: str) -> int | None:
 _OPENERS = {"（": "）", "(": ")", "【": "】", "〔": "〕"}
 
 
+_NOTE_RE = re.compile(r"[（(](?:数据来源|數據來源|资料来源|資料來源|来源|來源|注|註)[：:]")
+
+
 def split_sentences_bracketed(text: str) -> list[str]:
     """split_sentences, but a 。/； inside brackets does not end the sentence: 公文 put one item's parallel
-    clauses there ("（达标：男子组≥2.65米；女子组≥2.30米）"), and cutting them apart loses half the item."""
+    clauses there ("（达标：男子组≥2.65米；女子组≥2.30米）"), and cutting them apart loses half the item. A
+    bracketed note after a sentence ("。（数据来源：市卫健委）") stays with the sentence it annotates."""
     out: list[str] = []
     depth = 0
     for piece in split_sentences(text):
-        if depth > 0 and out and not out[-1].endswith("\n"):
+        if (depth > 0 or _NOTE_RE.match(piece)) and out and not out[-1].endswith("\n"):
             out[-1] += piece
         else:
             out.append(piece)
