@@ -1004,3 +1004,13 @@ def test_which_office_gave_the_data_is_answered_by_the_note_on_its_source():
                          "10.孕产妇死亡率：指报告期内每10万名孕产妇中的死亡人数。（数据来源：市卫健委）"), 1.0)
     text, _ = extractive_answer("住院分娩率的数据是哪个部门提供的", [report])
     assert "住院分娩" in text and "市卫健委" in text
+
+
+def test_what_a_drafter_needs_the_answer_for_and_a_rough_asking_are_not_missing_words():
+    from assistant.answer import _unseen_words, without_relay
+
+    bulletin = [Hit(Section("d0", "公报.html", "宜春市2022年国民经济和社会发展统计公报", [], 3,
+                            "全年城镇居民人均可支配收入42038元，农村居民人均可支配收入20366元，城乡居民收入比2.06:1。"), 1.0)]
+    question = without_relay("主任讲话稿要用：宜春城里人和乡下人的收入大概差几倍？")
+    assert question == "宜春城里人和乡下人的收入大概差几倍？"
+    assert _unseen_words(question, bulletin) == []
