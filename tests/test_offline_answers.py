@@ -25,7 +25,8 @@ offline_answers_heldout33/heldout34.jsonl held out from the fifteenth (tuned on 
 offline_answers_heldout35/heldout36.jsonl and heldout37/heldout38.jsonl measured at the sixteenth round's
 start (then tuned on), offline_answers_heldout39/heldout40.jsonl held out from it (tuned on in the
 seventeenth), offline_answers_heldout41/heldout42.jsonl measured at the seventeenth round's start (then
-tuned on), and offline_answers_heldout43/heldout44.jsonl held out from it.
+tuned on), offline_answers_heldout43/heldout44.jsonl held out from its first part (heldout43 tuned on in its
+second) and offline_answers_heldout45/heldout46.jsonl, written during it, held out from it.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -90,6 +91,8 @@ REAL_ONLY_SETS = {
     "heldout42": DATA / "offline_answers_heldout42.jsonl",
     "heldout43": DATA / "offline_answers_heldout43.jsonl",
     "heldout44": DATA / "offline_answers_heldout44.jsonl",
+    "heldout45": DATA / "offline_answers_heldout45.jsonl",
+    "heldout46": DATA / "offline_answers_heldout46.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
