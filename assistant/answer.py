@@ -234,6 +234,8 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("结婚", "离婚"),
     # A 放假通知 sets each holiday apart; word embeddings take 清明节 for 春节.
     ("元旦", "春节", "清明", "劳动节", "端午", "中秋", "国庆"),
+    # Maternity leave is not paternity leave, whatever a region calls the latter ("|" joins one member's names).
+    ("产假", "陪产假|侍产假|护理假"),
 )
 _HEADING_SHARE = 0.5
 # A field line of a notice ("2、地点：…", "时间：…"): its heading says whose field it is.
@@ -931,10 +933,22 @@ def _contradicts(query: str, said: str) -> bool:
     """Whether `said` speaks of the other member of a pair the genre sets apart and not of the one asked."""
     plain, said = to_simplified(query), match_key(said)
     for members in _CONTRASTS:
-        asked = [m for m in members if m in plain]
-        if asked and not any(m in said for m in asked) and any(m in said for m in members if m not in asked):
+        asked, spoken = _named(members, plain), _named(members, said)
+        if asked and spoken and not asked & spoken:
             return True
     return False
+
+
+def _named(members: tuple[str, ...], text: str) -> set[str]:
+    """The members of a contrast set the text names, by any of a member's names; a name inside a longer one
+    (产假 in 侍产假) is not named by it."""
+    names = sorted(((name, m) for m in members for name in m.split("|")), key=lambda x: -len(x[0]))
+    found = set()
+    for name, member in names:
+        if name in text:
+            found.add(member)
+            text = text.replace(name, " ")
+    return found
 
 
 def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit], as_list: bool = False) -> bool:

@@ -1014,3 +1014,12 @@ def test_what_a_drafter_needs_the_answer_for_and_a_rough_asking_are_not_missing_
     question = without_relay("主任讲话稿要用：宜春城里人和乡下人的收入大概差几倍？")
     assert question == "宜春城里人和乡下人的收入大概差几倍？"
     assert _unseen_words(question, bulletin) == []
+
+
+def test_maternity_leave_is_not_answered_by_paternity_leave():
+    from assistant.answer import _answers, _Match
+
+    record = [Hit(Section("d0", "施政报告.txt", "会议过程正式纪录", [], 0, ""), 1.0)]
+    paternity = "劳工顾问委员会支持立法订立3天有薪男士侍产假。"
+    assert not _answers("女职工产假是多少天", [(paternity, 0)], _Match(paternity), record)
+    assert _answers("香港爸爸可以放几天有薪陪产假", [(paternity, 0)], _Match(paternity), record)
