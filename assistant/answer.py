@@ -943,7 +943,7 @@ def _named(members: tuple[str, ...], text: str) -> set[str]:
     """The members of a contrast set the text names, by any of a member's names; a name inside a longer one
     (产假 in 侍产假) is not named by it."""
     names = sorted(((name, m) for m in members for name in m.split("|")), key=lambda x: -len(x[0]))
-    found = set()
+    found: set[str] = set()
     for name, member in names:
         if name in text:
             found.add(member)
@@ -971,10 +971,7 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
     asks = _asked_type(query)
     if not _is_figure(asks):
         return True
-    given = [text for text, _ in units]
-    if not as_list and matched.text in given:
-        given = [matched.text]
-    keys = [match_key(text) for text in given]
+    keys = [match_key(matched.text)] if not as_list and any(text == matched.text for text, _ in units) else said
     if asks is _QUANTITY_RE and not _ASKS_TIME_RE.search(plain):
         keys = [_NOT_A_FIGURE_RE.sub(" ", key) for key in keys]
     rate = _asked_rate(query)
