@@ -26,7 +26,8 @@ offline_answers_heldout35/heldout36.jsonl and heldout37/heldout38.jsonl measured
 start (then tuned on), offline_answers_heldout39/heldout40.jsonl held out from it (tuned on in the
 seventeenth), offline_answers_heldout41/heldout42.jsonl measured at the seventeenth round's start (then
 tuned on), offline_answers_heldout43/heldout44.jsonl held out from its first part (heldout43 tuned on in its
-second) and offline_answers_heldout45/heldout46.jsonl, written during it, held out from it.
+second) and offline_answers_heldout45/heldout46.jsonl, written during it, held out from it (both tuned on in
+the eighteenth), and offline_answers_heldout47/heldout48/heldout49.jsonl held out from the eighteenth.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -93,6 +94,9 @@ REAL_ONLY_SETS = {
     "heldout44": DATA / "offline_answers_heldout44.jsonl",
     "heldout45": DATA / "offline_answers_heldout45.jsonl",
     "heldout46": DATA / "offline_answers_heldout46.jsonl",
+    "heldout47": DATA / "offline_answers_heldout47.jsonl",
+    "heldout48": DATA / "offline_answers_heldout48.jsonl",
+    "heldout49": DATA / "offline_answers_heldout49.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
