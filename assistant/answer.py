@@ -142,7 +142,12 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     # A telephone or hotline asked for is given as its number ("12319城市管理服务热线"), not as the office to call.
     (re.compile(r"(?:电话|热线)(?:号码)?(?:是|为)?(?:多少|几号)|(?:哪个|什么|啥)(?:电话|热线|号码)|(?:咨询|联系|报名|举报|投诉)(?:电话|热线)(?![问说])"),
      re.compile(r"(?<![\d.])\d{5,}(?![\d.])|\d{3,4}[-－—]\d{7,8}")),
-    (re.compile(r"多少钱|多少元|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"), re.compile(r"\d[\d.,]*[万亿千百]*元|[一二两三四五六七八九十百千万亿]+元")),
+    # Money in any currency a bulletin counts in ("出口2.7亿美元", "港币"); "多少万元" asks money too.
+    (re.compile(r"多少钱|多少[万亿千百]*(?:美|港|欧)?元|多少港币|多少资金|多少经费|[交缴付收]多少[^，,。？?]{0,4}费|多少[^，,。？?]{0,3}费用?[？?]?$|费用?(?:是|为|要)?多少"),
+     re.compile(r"\d[\d.,]*\s*[万亿千百]*(?:美|港|欧)?元|[一二两三四五六七八九十百千万亿]+(?:美|港|欧)?元|港币")),
+    # A score ("合格分数线多少分") is given in 分; "多少分钟" asks a duration and "百分之多少" a share.
+    (re.compile(r"(?:多少|(?<!哪)几)分(?![钟之])|(?:分数线|分数|得分|满分)[^，,。？?]{0,4}?(?:多少|几)"),
+     re.compile(r"\d+(?:\.\d+)?\s*分(?![钟之])|满分")),
     (re.compile(r"多久|多长时间|时长|多少天|(?<!哪)几天|多少年|(?<!哪)几年|(?<!哪)几个月|多少个月|多少小时|几小时|多少分钟"),
      re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}年)[\d一二两三四五六七八九十半每]+(?:个)?(?:年|月|周|天|日|季度|小时|分钟|秒|学期|学年)")),  # 每月: "多久一次"
     (re.compile(r"多少字|几个字|字数"), re.compile(r"\d[\d.]*万?(?:个)?(?:汉)?字|[一二两三四五六七八九十百千万]+(?:个)?(?:汉)?字")),
@@ -155,7 +160,7 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     # so is a word the measure word opens (多少家庭, 多少名额, 多少人民币).
     *(
         # "3700余名"; "轮候户数 7.79 万"; "前一个月", "3个百分点" give a time or a share, not a count of things.
-        (re.compile(rf"(?:多少|(?<!哪)几)[{kin}](?![庭额单置象民路])"),
+        (re.compile(rf"(?:多少|(?<!哪)几)[万亿千百]?[{kin}](?![庭额单置象民路])"),  # "多少万人" counts people too
          re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}](?!月|小时|工作日|星期|季度|百分点)|[{kin}]数"))
         for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")
     ),
@@ -205,6 +210,10 @@ _DAY_RE = re.compile(
 )
 _ASKS_BODY_RE = re.compile(r"(?:哪个|哪家|哪一个|什么|啥|哪些)(?:部门|单位|机构|机关)")
 _BODY_RE = re.compile(r"局|厅|委员会|委|办公室|办事处|政府|中心|机关|部门|单位|机构|(?<![全内外局干西东南北中])部(?![分署])|学院|研究生院|窗口|街道|社区|派出所|法院|检察院|银行|公司|协会|工会|妇联")
+# Where to turn ("向哪个部门申请复核", "由哪个单位负责") is said in a sentence of the rule, not by the notice's bare
+# signature line, which names only who issued it.
+_ASKS_TURN_TO_RE = re.compile(r"(?:向|找|到|去|由|归)(?:哪个|哪家|哪一个|什么|啥)(?:部门|单位|机构|机关)")
+_BODY_IN_SENTENCE_RE = re.compile(r"^(?![\u4e00-\u9fff（）()]{2,24}$).*?(?:" + _BODY_RE.pattern + ")")
 _TIME_WORD_RE = re.compile(r"\d|[年月日天时期前后内起旬季周早晚]")
 # A bound asked ("最少要写多少字", "最多带几个") is given as the rule gives one: a floor ("不得少于3万字",
 # "25mm以上") or a ceiling ("不超过5个"); the title's ceiling ("不能超过25个汉字") is no floor of the main text.
@@ -212,9 +221,13 @@ _ASKS_FLOOR_RE = re.compile(r"最少|至少|起码")
 _FLOOR_RE = re.compile(r"少于|低于|小于|短于|不足|至少|最少|最低|以上|≥|起码")
 _ASKS_CEILING_RE = re.compile(r"最多|(?<![降提增达升减调])至多|最长|最高(?:能|可)")
 _CEILING_RE = re.compile(r"超过|多于|高于|大于|长于|以内|以下|最多|至多|最高|最长|≤|上限|封顶")
+# A website asked ("在哪个网站报名") is given by its address or its name ("江西人事考试网"), not by a venue.
+_ASKS_SITE_RE = re.compile(r"(?:哪个|哪些|什么|啥|哪)(?:网站|网址|网页|官网)|网址(?:是|为)?(?:多少|什么|啥)")
+_SITE_RE = re.compile(r"https?://|www\.|\.(?:cn|com|org|net)\b|网")
 _MUST_GIVE = (
     (_ASKS_DAY_RE, _DAY_RE), (_ASKS_BODY_RE, _BODY_RE), (_ASKS_TIME_RE, _TIME_WORD_RE),
-    (_ASKS_FLOOR_RE, _FLOOR_RE), (_ASKS_CEILING_RE, _CEILING_RE),
+    (_ASKS_FLOOR_RE, _FLOOR_RE), (_ASKS_CEILING_RE, _CEILING_RE), (_ASKS_SITE_RE, _SITE_RE),
+    (_ASKS_TURN_TO_RE, _BODY_IN_SENTENCE_RE),
 )
 # Said in words as often as not: they rank an answer but never rule one out (beyond _MUST_GIVE).
 _SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE, _TITLE_RE, _BODY_RE)
@@ -954,8 +967,8 @@ def _named(members: tuple[str, ...], text: str) -> set[str]:
 def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: list[Hit], as_list: bool = False) -> bool:
     """Whether the answer is of the kind asked: not about another year than the one asked ("2023年…" where
     the KB reports 2022), nor about the other member of a pair the genre sets apart (博士 asked, 硕士
-    answered), saying the day, office, time or bound asked for (_MUST_GIVE), and giving a figure of the kind asked
-    where a figure is asked ("报名费是多少钱" answered by a sentence on the exam's two subjects is no answer,
+    answered), saying the day, office, time, bound or website asked for (_MUST_GIVE), and giving a figure of
+    the kind asked where a figure is asked ("报名费是多少钱" answered by a sentence on the exam's two subjects is no answer,
     nor "多少" by a document number or a date); a time or place asked may otherwise be answered in words.
     The figure must come from the sentence that matched best where that sentence is the answer and not the
     lead of a list: a neighbour added for its shared words ("城镇化率为58.02%" beside 新增就业 for

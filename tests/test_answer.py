@@ -1023,3 +1023,38 @@ def test_maternity_leave_is_not_answered_by_paternity_leave():
     paternity = "劳工顾问委员会支持立法订立3天有薪男士侍产假。"
     assert not _answers("女职工产假是多少天", [(paternity, 0)], _Match(paternity), record)
     assert _answers("香港爸爸可以放几天有薪陪产假", [(paternity, 0)], _Match(paternity), record)
+
+
+def test_money_in_any_currency_a_score_a_count_in_ten_thousands_and_a_website_must_be_given_as_asked():
+    from assistant.answer import _answers, _Match
+
+    bulletin = [Hit(Section("d0", "公报.html", "统计公报", [], 0, ""), 1.0)]
+    row = "烟花鞭炮 万箱 1575 6.42"
+    exports = "全年共出口2.7亿美元，同比增长13.3%。"
+    assert not _answers("烟花鞭炮出口额是多少美元", [(row, 0)], _Match(row), bulletin)
+    assert _answers("全年出口多少美元", [(exports, 0)], _Match(exports), bulletin)
+    assert _answers("全年出口是多少钱", [(exports, 0)], _Match(exports), bulletin)
+    # "多少分" asks a score: the subjects of an exam give none, its full mark does.
+    subjects = "公共科目笔试分为行政职业能力测验和申论两科。"
+    assert not _answers("笔试合格分数线一般是多少分", [(subjects, 0)], _Match(subjects), bulletin)
+    assert _answers("申论满分多少分", [("申论满分100分。", 0)], _Match("申论满分100分。"), bulletin)
+    assert _answers("行测考多少分钟", [("考试时限120分钟。", 0)], _Match("考试时限120分钟。"), bulletin)
+    # "多少万人" counts people: a rate of them is no count.
+    rate = "常住人口城镇化率由52.23%提高到58.08%。"
+    assert not _answers("年末常住人口是多少万人", [(rate, 0)], _Match(rate), bulletin)
+    assert _answers("户籍人口有多少万人", [("户籍人口630.94万人。", 0)], _Match("户籍人口630.94万人。"), bulletin)
+    # A website asked is given by its name or address, not by a venue.
+    venue = "具体地点为省外办会议室。"
+    assert not _answers("是在哪个网站报名的", [(venue, 0)], _Match(venue), bulletin)
+    assert _answers("在哪个网站报名", [("报名网站为江西人事考试网。", 0)], _Match("报名网站为江西人事考试网。"), bulletin)
+
+
+def test_where_to_turn_is_not_answered_by_the_signature_line():
+    from assistant.answer import _answers, _Match
+
+    notice = [Hit(Section("d0", "通知.doc", "体能测评通知", [], 0, ""), 1.0)]
+    signature = "上饶市公安局政治部"
+    assert not _answers("成绩有异议向哪个部门申请复核", [(signature, 0)], _Match(signature), notice)
+    assert _answers("这个通知是哪个单位发的", [(signature, 0)], _Match(signature), notice)
+    rule = "本条例由武汉大学教务部负责解释。"
+    assert _answers("管理办法由哪个部门负责解释", [(rule, 0)], _Match(rule), notice)
