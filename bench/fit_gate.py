@@ -1,6 +1,6 @@
 """Fit the offline answers' gate (assistant/gate.json) on the real-document tuning question sets.
 
-    .venv/bin/python bench/fit_gate.py --real-kb DIR [--held-out heldout47,heldout48,heldout49] [--write]
+    .venv/bin/python bench/fit_gate.py --real-kb DIR [--held-out heldout50,heldout51] [--write]
 
 Every question of tests/test_offline_answers.py's REAL_ONLY_SETS but the held-out ones is answered with the
 gate forced open, recording what the gate reads (answer._gate_features) and whether the answer would cite
@@ -85,7 +85,7 @@ def outcome(rows: list[dict], opens) -> tuple[int, int, int, int]:  # noqa: ANN0
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--real-kb", required=True, help="KB of ../shared/realdocs")
-    parser.add_argument("--held-out", default="heldout47,heldout48,heldout49", help="sets not fitted on")
+    parser.add_argument("--held-out", default="heldout50,heldout51", help="sets not fitted on")
     parser.add_argument("--write", action="store_true", help="store the fit in assistant/gate.json")
     args = parser.parse_args()
     print(machine_line())

@@ -27,7 +27,8 @@ start (then tuned on), offline_answers_heldout39/heldout40.jsonl held out from i
 seventeenth), offline_answers_heldout41/heldout42.jsonl measured at the seventeenth round's start (then
 tuned on), offline_answers_heldout43/heldout44.jsonl held out from its first part (heldout43 tuned on in its
 second) and offline_answers_heldout45/heldout46.jsonl, written during it, held out from it (both tuned on in
-the eighteenth), and offline_answers_heldout47/heldout48/heldout49.jsonl held out from the eighteenth.
+the eighteenth), offline_answers_heldout47/heldout48/heldout49.jsonl held out from the eighteenth round's
+first part (tuned on in its second) and offline_answers_heldout50/heldout51.jsonl held out from its second.
 Items with "kb": "realdocs" need a KB of ../shared/realdocs and are measured by
 bench/bench_offline_answers.py; this test holds the bars on the sample KB.
 """
@@ -97,6 +98,8 @@ REAL_ONLY_SETS = {
     "heldout47": DATA / "offline_answers_heldout47.jsonl",
     "heldout48": DATA / "offline_answers_heldout48.jsonl",
     "heldout49": DATA / "offline_answers_heldout49.jsonl",
+    "heldout50": DATA / "offline_answers_heldout50.jsonl",
+    "heldout51": DATA / "offline_answers_heldout51.jsonl",
 }
 NOT_FOUND_MARK = "没有找到"
 
