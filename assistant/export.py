@@ -18,7 +18,7 @@ from docx.shared import Mm, Pt, RGBColor
 
 from .errors import BiganError
 from .ingest.sections import marker_type
-from .text.chinese import split_sentences
+from .text.chinese import CN_DIGITS, split_sentences
 
 # 二号 = 22 pt, 三号 = 16 pt, 四号 = 14 pt (Chinese type sizes).
 TITLE_PT, BODY_PT, PAGE_NUMBER_PT = 22, 16, 14
@@ -91,7 +91,6 @@ _MD_INLINE = [
     (re.compile(r"`([^`]*)`"), r"\1"),
 ]
 _NOT_IN_TITLE = "。！？；!?;：:"  # a sentence or an addressee, not a title
-_CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0", "Ｏ": "0", "О": "0"}
 
 
 # Child order of w:pPr and w:rPr in the schema; Word refuses a file whose properties are out of order.
@@ -203,7 +202,7 @@ def arabic_date(date: str) -> str:
     day = "[一二三四五六七八九十]{1,3}"
     cn = re.fullmatch(rf"([〇○零一二三四五六七八九ＯО]{{4}})年({day})月({day})日", date)
     if cn:
-        year = "".join(_CN_DIGITS[c] for c in cn[1])
+        year = "".join(CN_DIGITS[c] for c in cn[1])
         return f"{year}年{_cn_number(cn[2])}月{_cn_number(cn[3])}日"
     return date
 
@@ -211,9 +210,9 @@ def arabic_date(date: str) -> str:
 def _cn_number(text: str) -> int:
     """一 … 三十一 (days and months)."""
     if "十" not in text:
-        return int(_CN_DIGITS[text])
+        return int(CN_DIGITS[text])
     tens, _, units = text.partition("十")
-    return int(_CN_DIGITS[tens] if tens else 1) * 10 + (int(_CN_DIGITS[units]) if units else 0)
+    return int(CN_DIGITS[tens] if tens else 1) * 10 + (int(CN_DIGITS[units]) if units else 0)
 
 
 # ----- text to blocks -----

@@ -4,7 +4,8 @@ import socket
 import tiktoken.registry
 
 from assistant.text.chinese import (
-    is_traditional, item_marker, match_key, split_sentences, strip_item_marker, to_simplified, to_traditional,
+    arabic_years, is_traditional, item_marker, match_key, split_sentences, strip_item_marker, synonyms_in, to_simplified,
+    to_traditional,
 )
 from assistant.text.segment import add_terms, coined_terms, tokenize
 from assistant.text.tokens import count_tokens, get_encoding
@@ -59,3 +60,21 @@ def test_item_markers_name_their_list_and_number():
     assert strip_item_marker("2.4.4 作者简历") == "作者简历"
     assert strip_item_marker("第一条 为加强管理") == "为加强管理"
     assert strip_item_marker("2.5亿元资金") == "2.5亿元资金"
+
+
+def test_years_typed_short_or_spelled_out_are_written_as_documents_write_them():
+    assert arabic_years("二零一九年海拉尔区政府工作报告") == "2019年海拉尔区政府工作报告"
+    assert arabic_years("海拉尔14年报告定的目标") == "海拉尔2014年报告定的目标"
+    assert arabic_years("宜春22年末常住人口") == "宜春2022年末常住人口"
+    # A span of years stays one.
+    for span in ("工作满10年", "近20年来", "10年以上", "用了15年", "2019年"):
+        assert arabic_years(span) == span
+
+
+def test_everyday_words_of_money_waiting_and_new_things_reach_the_documents_words():
+    assert "可支配" in synonyms_in("城里居民人均收入到手多少")
+    assert "脱贫" in synonyms_in("有多少贫困户摘了穷帽子")
+    assert "优良天数" in synonyms_in("一年里空气好的日子有多少")
+    assert "轮候" in synonyms_in("排队等公屋的申请有多少宗")
+    assert "新增" in synonyms_in("新添了几个5A景区")
+    assert "友城" in synonyms_in("和哪个城市结成了友好城市")
