@@ -29,7 +29,7 @@ from .retrieve import Hit, Searcher
 from .signals import REVIEWS_LAST_YEAR
 from .text.segment import is_everyday, is_fragment, is_term, proper_names, tokenize
 from .text.chinese import (
-    SYNONYMS, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
+    SYNONYMS, arabic_years, chinese_numeral, content_bigrams, expand_synonyms, is_traditional, item_marker, match_key,
     split_sentences, split_sentences_bracketed, strip_item_marker, synonyms_in, to_simplified, to_traditional,
 )
 
@@ -50,7 +50,7 @@ _ASKER_OPENING_RE = re.compile(r"^(?:有(?:个|位|一个|一位|人)?|一(?:个
 # Question words match any passage that asks or counts; they say nothing about the answer.
 # "由谁来当" asks for a person as "多高" asks for a measure: jieba glues them to their neighbours ("由谁来", "制由").
 # "多长时间" is left whole for _ASKING_WORDS_RE, which runs after this one.
-_QUESTION_WORDS_RE = re.compile(r"几多(?:[日天年月个人次钱])?|(?:哪个|哪家|什么)(?:部门|单位|机构)|几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
+_QUESTION_WORDS_RE = re.compile(r"百分之(?:多少|几)|几多(?:[日天年月个人次钱])?|(?:哪个|哪家|什么)(?:部门|单位|机构)|几[\u4e00-\u9fff]|什么样|什么|啥|哪些|哪个|哪几|哪(?=[一二三四五六七八九十两])|哪里|多少|多[长大高宽远重](?!(?:一段)?时间)|由?谁来?|如何|怎么样|怎样|怎么|为什么|是否|有没有|吗|呢|请问|具体|分别")
 # Sentences that speak to the reader or to a model (an injected instruction, a role to play, an order
 # to answer) are not answers, whatever words they share with the question. Each cue is a kind of
 # speech, in Chinese and English, and adds its weight; DIRECTIVE_SCORE or more makes a directive.
@@ -102,8 +102,10 @@ _GATE = json.loads(Path(__file__).with_name("gate.json").read_text(encoding="utf
 # verb its direction ("带进去"), whatever the subject: a passage need not hold them.
 _ASKING_WORDS_RE = re.compile(
     r"[这那该本此](?:份|个|篇|次|项|条|场)|(?:进|出|上|下|回)[去来]"
-    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|[每一]个?(?:月|年(?!级)|天|周)|[上下这]个?(?:月|星期|礼拜)|[上下这]周|最少|至少|最多|至多|大概|大约|大致|差不多|左右|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
+    r"|哪一?年|哪一?天|哪一?部分|什么时候|何时|多久|多长(?:一段)?时间|[每一]个?(?:月|年(?!级)|天|周)|[上下这]个?(?:月|星期|礼拜)|[上下这]周|里头|最少|至少|最多|至多|大概|大约|大致|差不多|左右|几月|几日|几点|号码|上一?年|当年|今年|去年|明年|一共|总共|共有|实际|标题|内容|构成|组成"
     r"|提出|规定|要求|情况|时候|讲了?什么|第[一二三四五六七八九十\d]+(?:部分|方面|项|条|点|个)"
+    # what a drafter needs it for ("讲话稿要引原话", "述职报告里要写", "统计表要填")
+    r"|(?:讲话稿?|发言稿|稿子|材料|述职报告|总结|汇报|报表|统计表|表格)[里中上]?(?:要|得|需要|准备)?(?:引用?|用|写|提|填|放)(?:一下|一句|进去)?|原话|原文|原句"
 )
 _NEAREST_DOCUMENTS = 3
 # "八十多", "十几": a figure put roughly in words.
@@ -121,14 +123,17 @@ _YEAR_BONUS = 0.3
 # What the question asks for: a quantity ("多少", "几成", "多久") is answered by a sentence that gives a
 # figure, a time ("什么时候") by one that names a month, a part of one or a term; such sentences come first,
 # and a question after a quantity that no answer sentence gives is not answered.
-_ASKS_QUANTITY_RE = re.compile(r"多少|几多|(?<!哪)几[年个项条天月日人次倍名家所户万亿千百十种位点成周篇科分元岁]|百分之几|多[长大高宽远久重]")
-# Numbers that name, date or order rather than count: a document number ("学位[2010]9号"), a date or an hour
-# ("5月22日上午9时"), a meeting's term and session ("十三届全国人大三次会议"), an article ("第二十三条") and a
-# title; a sentence holding only these gives no figure.
+# "几月(份)答辩" asks a month, a time; "几个月" is the count.
+_ASKS_QUANTITY_RE = re.compile(r"多少|几多|(?<!哪)几[年个项条天日人次倍名家所户万亿千百十种位点成周篇科分元岁]|百分之几|多[长大高宽远久重]")
+# A title or a document number cited ("《…规定》", "人社部发〔2011〕48号") names no office, day or time of its own.
+_CITED_NAME_RE = re.compile(r"[\u4e00-\u9fff]{0,8}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d+\s*号|" + _CITED_RE.pattern)
+# Numbers that name, date or order rather than count: a document number ("学位[2010]9号") or title, a date or an
+# hour ("5月22日上午9时"), a meeting's term and session ("十三届全国人大三次会议") and an article ("第二十三条");
+# a sentence holding only these gives no figure.
 _NOT_A_FIGURE_RE = re.compile(
-    r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d+\s*号|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[时点](?:\s*\d{1,2}\s*分)?(?![\d.])"
+    _CITED_NAME_RE.pattern + r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[时点](?:\s*\d{1,2}\s*分)?(?![\d.])"
     r"|[\d一二三四五六七八九十]+届[\u4e00-\u9fff]{0,8}?[\d一二三四五六七八九十]+(?:次|中)(?:会议|全会|全体会议)"
-    r"|第\s*[\d一二三四五六七八九十百]+\s*[条章节款项次届号批]|" + _CITED_RE.pattern
+    r"|第\s*[\d一二三四五六七八九十百]+\s*[条章节款项次届号批]"
 )
 _QUANTITY_RE = re.compile(
     r"(?<![\d.])(?!(?:19|20)\d{2}年)\d"  # a figure that is not a year (公文 write figures in Arabic digits)…
@@ -162,11 +167,11 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
         # "3700余名"; "轮候户数 7.79 万"; "前一个月", "3个百分点" give a time or a share, not a count of things.
         (re.compile(rf"(?:多少|(?<!哪)几)[万亿千百]?[{kin}](?![庭额单置象民路])"),  # "多少万人" counts people too
          re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}](?!月|小时|工作日|星期|季度|百分点)|[{kin}]数"))
-        for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")
+        for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题", "起")
     ),
 ]
 # A rate asked ("失业率是多少") is given by its name or its stem and a share ("增长8.9%"), not by another's rate.
-_RATE_RE = re.compile(r"[\u4e00-\u9fff]{2}率")
+_RATE_RE = re.compile(r"[\u4e00-\u9fff]{2}(?:率|强度)")  # "研发经费投入强度" is a share of GDP, a rate of its own
 _PLAIN_RATES = frozenset({"比率", "效率", "概率", "频率"})  # words of speech, not the rate of one thing
 _SHARE_AFTER = r"[^，。；,;]{0,6}?(?:\d+(?:\.\d+)?\s*[%％‰]|百分之|个百分点)"
 # "几点休会" asks the hour; "讲了几点", "几点意见" count a speech's points (a list).
@@ -217,17 +222,23 @@ _BODY_IN_SENTENCE_RE = re.compile(r"^(?![\u4e00-\u9fff（）()]{2,24}$).*?(?:" +
 _TIME_WORD_RE = re.compile(r"\d|[年月日天时期前后内起旬季周早晚]")
 # A bound asked ("最少要写多少字", "最多带几个") is given as the rule gives one: a floor ("不得少于3万字",
 # "25mm以上") or a ceiling ("不超过5个"); the title's ceiling ("不能超过25个汉字") is no floor of the main text.
-_ASKS_FLOOR_RE = re.compile(r"最少|至少|起码")
+_ASKS_FLOOR_RE = re.compile(r"最少|至少|起码|下限")
 _FLOOR_RE = re.compile(r"少于|低于|小于|短于|不足|至少|最少|最低|以上|≥|起码")
-_ASKS_CEILING_RE = re.compile(r"最多|(?<![降提增达升减调])至多|最长|最高(?:能|可)")
-_CEILING_RE = re.compile(r"超过|多于|高于|大于|长于|以内|以下|最多|至多|最高|最长|≤|上限|封顶")
+_ASKS_CEILING_RE = re.compile(r"最多|(?<![降提增达升减调])至多|最长|最高(?:能|可)|上限")
+_CEILING_RE = re.compile(r"超过|多于|高于|大于|长于|以内|以下|最多|至多|最高|最长|≤|上限|封顶|限额")
+# A year asked ("哪一年建成") is given as a year ("2027年", "明年", "十五五"), not by "前期" or "每天"; a price per
+# unit ("每斤多少钱") in that unit ("元/斤", "每斤"), not by a total in 亿元.
+_ASKS_YEAR_RE = re.compile(r"哪一?年(?![级度])|什么年份|几几年")
+_YEAR_GIVEN_RE = re.compile(r"(?:19|20)\d{2}|[今明去后前]年|年[底内末初]|\d+年|[一二三四五六七八九十两]年[内后]|[十]?[一二三四五六七八九]五")
+_PER_UNIT_PRICES = ("斤", "公斤|千克", "吨", "亩", "平方米|平米|㎡", "度|千瓦时", "升", "立方米|方|m³")
 # A website asked ("在哪个网站报名") is given by its address or its name ("江西人事考试网"), not by a venue.
 _ASKS_SITE_RE = re.compile(r"(?:哪个|哪些|什么|啥|哪)(?:网站|网址|网页|官网)|网址(?:是|为)?(?:多少|什么|啥)")
 _SITE_RE = re.compile(r"https?://|www\.|\.(?:cn|com|org|net)\b|网")
 _MUST_GIVE = (
     (_ASKS_DAY_RE, _DAY_RE), (_ASKS_BODY_RE, _BODY_RE), (_ASKS_TIME_RE, _TIME_WORD_RE),
     (_ASKS_FLOOR_RE, _FLOOR_RE), (_ASKS_CEILING_RE, _CEILING_RE), (_ASKS_SITE_RE, _SITE_RE),
-    (_ASKS_TURN_TO_RE, _BODY_IN_SENTENCE_RE),
+    (_ASKS_TURN_TO_RE, _BODY_IN_SENTENCE_RE), (_ASKS_YEAR_RE, _YEAR_GIVEN_RE),
+    *((re.compile(rf"每(?:{unit})[^，,。？?]{{0,4}}(?:多少|几)"), re.compile(rf"(?:/|每|一)(?:{unit})|(?:{unit})[产均]")) for unit in _PER_UNIT_PRICES),
 )
 # Said in words as often as not: they rank an answer but never rule one out (beyond _MUST_GIVE).
 _SOFT_TYPES = (_TIME_RE, _PLACE_RE, _RULE_RE, _ROLE_RE, _TITLE_RE, _BODY_RE)
@@ -849,7 +860,7 @@ def _answer_offline(
 ) -> tuple[str, str, list[Citation]]:
     """The extractive answer: (query, text, citations)."""
     traditional = is_traditional(question)
-    question = without_relay(question)
+    question = arabic_years(without_relay(question))
     n = _ordinal(question)
     said = next((h["content"] for h in reversed(history) if h["role"] == "assistant"), "")
     items = _said_items(said) if n and said else []
@@ -877,7 +888,10 @@ def _answer_offline(
         found = found + _next_passages(searcher, found)
     asked = searcher.embedder.encode_queries([query])[0]  # once, for choosing the sentence and for judging it
     units, as_list, matched = _select(query, found, searcher.search_many, _similarity(searcher, asked)) if found else ([], False, _Match())
-    if not units or not _answers(query, units, matched, found, as_list) or not _relevant(searcher, query, asked, matched, found):
+    if (
+        not units or not _answers(query, units, matched, found, as_list) or _owner_unheld(searcher, query, found)
+        or not _relevant(searcher, query, asked, matched, found)
+    ):
         return query, _not_found(hits, traditional), []
     text, cited = _render(units, found, as_list, traditional)
     return query, text, cited
@@ -979,7 +993,8 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
         return False
     plain = to_simplified(query)
     said = [match_key(text) for text, _ in units]
-    if any(asking.search(plain) and not any(gives.search(key) for key in said) for asking, gives in _MUST_GIVE):
+    named_own = [_CITED_NAME_RE.sub(" ", key) for key in said]
+    if any(asking.search(plain) and not any(gives.search(key) for key in named_own) for asking, gives in _MUST_GIVE):
         return False
     asks = _asked_type(query)
     if not _is_figure(asks):
@@ -993,7 +1008,8 @@ def _answers(query: str, units: list[tuple[str, int]], matched: _Match, hits: li
 
 def _asked_rate(query: str) -> str | None:
     """The rate a question asks the figure of ("城镇登记失业率是多少" -> "失业率"): the shortest word that ends in 率
-    ("增值税率" is a 税率), else the two characters before it (jieba leaves "重复率" as 重复 + 率)."""
+    ("增值税率" is a 税率), else the two characters before 率 or 强度 (jieba leaves "重复率" as 重复 + 率, and
+    "投入强度" as 投入 + 强度)."""
     plain = to_simplified(query)
     words = sorted((w for w in tokenize(plain) if len(w) > 1 and w.endswith("率")), key=len)
     if words:
@@ -1005,9 +1021,10 @@ def _asked_rate(query: str) -> str | None:
 def _states_rate(rate: str, text: str) -> bool:
     """Whether the text gives that rate: by name, by a plain word's 公文 term ("近视率" as 视力不良率), or as its stem
     and a share ("增长率" as "增长8.9%"). A rate of another thing (城镇化率 for 失业率) is no answer."""
-    stem = rate[:-1]
+    suffix = "强度" if rate.endswith("强度") else "率"
+    stem = rate[: -len(suffix)]
     names = (stem, *SYNONYMS.get(stem, ()))
-    return any(f"{name}率" in text for name in names) or bool(re.search(re.escape(stem) + _SHARE_AFTER, text))
+    return any(f"{name}{suffix}" in text for name in names) or bool(re.search(re.escape(stem) + _SHARE_AFTER, text))
 
 
 def _relevant(searcher: Searcher, query: str, asked: np.ndarray, matched: _Match, hits: list[Hit]) -> bool:
@@ -1021,6 +1038,13 @@ def _names_missing(query: str, unseen: list[str]) -> bool:
     """Whether the question names in full a place or body that no passage holds ("兰州市" where the KB has
     宜春's bulletin): the KB does not cover it, however close the rest of the question comes."""
     return bool(proper_names(to_simplified(query)) & set(unseen))
+
+
+def _owner_unheld(searcher: Searcher, query: str, hits: list[Hit]) -> bool:
+    """Whether the question names a place or school the KB has documents of that no passage names: the passages
+    found are another's ("宜春学院…" answered from a list of other schools)."""
+    text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
+    return bool(searcher.names.unheld_owners(to_simplified(query), text))
 
 
 def _gate_odds(features: dict[str, float]) -> float:
@@ -1128,7 +1152,7 @@ def ask_stream(
         yield text
         yield Answer(text, "extractive", query, citations)
         return
-    query = standalone_question(question, history, llm, settings)
+    query = arabic_years(standalone_question(question, history, llm, settings))
     hits = searcher.search(query, settings.answer_passages)
 
     fence = new_fence()

@@ -134,10 +134,18 @@ class DocumentNames:
         """The documents of another place or school than the one the question names (none if it names none)."""
         return self._foreign(self._words(query))
 
+    def unheld_owners(self, query: str, text: str) -> set[str]:
+        """The places and schools owning documents that the question names ("宜春…" → 宜春市, "武大" → 武汉大学)
+        and the text names by neither their name nor its stem."""
+        return {o for o in self._owners_named(self._words(query)) if o not in text and _stem(o) not in text}
+
+    def _owners_named(self, words: set[str]) -> set[str]:
+        return {o for owners in self.owners.values() for o in owners if o in words or _stem(o) in words}
+
     def _foreign(self, words: set[str]) -> set[str]:
         # A question about one place's or school's documents is not about another's, whatever topic words their
         # names share ("浙大论文参考文献…" is not answered by 山东财经大学's 参考文献规范).
-        asked = {o for owners in self.owners.values() for o in owners if o in words or _stem(o) in words}
+        asked = self._owners_named(words)
         return {d for d, owners in self.owners.items() if owners and not owners & asked} if asked else set()
 
     def _words(self, query: str) -> set[str]:

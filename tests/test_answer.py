@@ -1058,3 +1058,52 @@ def test_where_to_turn_is_not_answered_by_the_signature_line():
     assert _answers("这个通知是哪个单位发的", [(signature, 0)], _Match(signature), notice)
     rule = "本条例由武汉大学教务部负责解释。"
     assert _answers("管理办法由哪个部门负责解释", [(rule, 0)], _Match(rule), notice)
+
+
+def test_which_month_asks_a_time_events_are_counted_and_a_cited_document_names_no_office():
+    from assistant.answer import _asked_type, _answers, _Match, _TIME_RE
+
+    assert _asked_type("本科毕业论文一般几月份答辩") is _TIME_RE
+    rules = [Hit(Section("d0", "规定.doc", "管理办法", [], 0, ""), 1.0)]
+    bulletin = "全市共有规上文化企业286家，实现营业收入182.89亿元。"
+    assert not _answers("全市一共发生了多少起火灾", [(bulletin, 0)], _Match(bulletin), rules)
+    assert _answers("全年发生多少起安全事故", [("全年发生安全事故12起。", 0)], _Match("全年发生安全事故12起。"), rules)
+    cited = "体能测评按照《公安机关录用人民警察体能测评项目和标准（暂行）》（人社部发〔2011〕48号附件）组织实施。"
+    assert not _answers("考生受伤医疗费用由哪个部门承担", [(cited, 0)], _Match(cited), rules)
+    assert _answers("体能测评由哪个部门组织", [("体能测评由市公安局政治部组织实施。", 0)], _Match("体能测评由市公安局政治部组织实施。"), rules)
+
+
+def test_what_a_drafter_wants_the_words_for_and_a_share_asked_in_words_are_no_missing_words():
+    from assistant.answer import _unseen_words
+
+    report = [Hit(Section("d0", "报告.txt", "政府工作报告", [], 3, "我们没有提出全年经济增速具体目标，空气质量优良天数比例94.2%。"), 1.0)]
+    assert _unseen_words("为啥没提出经济增速具体目标 讲话稿要引原话", report) == []
+    assert _unseen_words("述职报告里要写 经济增速目标", report) == []
+    assert _unseen_words("一年里头空气质量优良天数占到百分之多少", report) == []
+
+
+def test_an_intensity_asked_is_a_rate_of_its_own():
+    from assistant.answer import _answers, _Match
+
+    bulletin = [Hit(Section("d0", "公报.html", "统计公报", [], 0, ""), 1.0)]
+    gdp = "全年实现地区生产总值3473.12亿元，同比增长5.3%。"
+    assert not _answers("全社会研发经费投入强度是多少，占GDP百分之几", [(gdp, 0)], _Match(gdp), bulletin)
+    rd = "研究与试验发展经费投入强度为1.5%。"
+    assert _answers("全社会研发经费投入强度是多少，占GDP百分之几", [(rd, 0)], _Match(rd), bulletin)
+
+
+def test_a_year_a_price_per_unit_and_a_cap_asked_must_be_given():
+    from assistant.answer import _answers, _Match
+
+    report = [Hit(Section("d0", "报告.csv", "政府工作报告", [], 0, ""), 1.0)]
+    works = "开工建设平凉机场，推进兰州铁路枢纽等项目前期取得实质性进展。"
+    assert not _answers("平凉机场预计哪一年能建成通航", [(works, 0)], _Match(works), report)
+    assert _answers("贫困人口要在哪一年全部脱贫", [("到2020年全部脱贫。", 0)], _Match("到2020年全部脱贫。"), report)
+    price = "提高稻谷最低收购价，增加产粮大县奖励。"
+    assert not _answers("稻谷最低收购价每斤多少钱", [(price, 0)], _Match(price), report)
+    assert _answers("稻谷最低收购价每斤多少钱", [("稻谷最低收购价每斤1.3元。", 0)], _Match("稻谷最低收购价每斤1.3元。"), report)
+    assert _answers("小麦每亩产量多少公斤", [("小麦亩产450公斤。", 0)], _Match("小麦亩产450公斤。"), report)
+    pension = "企业退休人员养老金年人均提高2556元。"
+    assert not _answers("职工疗休养每人每年的费用上限是多少", [(pension, 0)], _Match(pension), report)
+    cap = "资助房屋入息限额订在每月4万元。"
+    assert _answers("买资助房屋家庭月收入上限是多少", [(cap, 0)], _Match(cap), report)

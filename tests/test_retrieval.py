@@ -196,3 +196,19 @@ def test_a_question_pointing_at_a_part_finds_its_heading():
     under = Section("d", "s", "t", ["二、2014年工作安排", "（二）加快产业转型"], 1, "（二）加快产业转型……")
     assert opens_part(opening, part_markers("第二部分")) and not opens_part(under, part_markers("第二部分"))
     assert not opens_part(opening, part_markers("第三部分"))
+
+
+def test_a_place_or_school_the_question_names_must_be_named_by_the_passages_found():
+    from assistant.signals import DocumentNames
+
+    docs = {
+        "stats": {"title": "宜春市2022年国民经济和社会发展统计公报", "name": "宜春.html"},
+        "list": {"title": "2022年通过普通高等学校师范类专业认证的专业名单", "name": "名单.docx"},
+        "whu": {"title": "武汉大学本科生毕业论文（设计）工作管理办法", "name": "管理办法.pdf"},
+    }
+    names = DocumentNames(docs)
+    other_schools = "311宜宾学院学前教育本科有条件通过"
+    assert names.unheld_owners("宜春学院2022年有哪些师范专业通过了认证", other_schools) == {"宜春市"}
+    assert names.unheld_owners("宜春2022年粮食产量多少", "宜春市2022年国民经济和社会发展统计公报全年粮食产量") == set()
+    assert names.unheld_owners("武大本科毕业论文几月答辩", "武汉大学本科生毕业论文（设计）工作管理办法答辩时间") == set()
+    assert names.unheld_owners("师范认证名单里有几所学院", other_schools) == set()
