@@ -1080,6 +1080,8 @@ def test_what_a_drafter_wants_the_words_for_and_a_share_asked_in_words_are_no_mi
     assert _unseen_words("为啥没提出经济增速具体目标 讲话稿要引原话", report) == []
     assert _unseen_words("述职报告里要写 经济增速目标", report) == []
     assert _unseen_words("一年里头空气质量优良天数占到百分之多少", report) == []
+    # "从多少提到多少" (raised to) and "报告里提到" (mentioned) are the asking.
+    assert _unseen_words("优良天数比例从多少提到多少", report) == []
 
 
 def test_an_intensity_asked_is_a_rate_of_its_own():
