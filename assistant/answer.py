@@ -165,9 +165,12 @@ _ASKED_UNITS: list[tuple[re.Pattern, re.Pattern]] = [
     # so is a word the measure word opens (多少家庭, 多少名额, 多少人民币).
     *(
         # "3700余名"; "轮候户数 7.79 万"; "前一个月", "3个百分点" give a time or a share, not a count of things.
-        (re.compile(rf"(?:多少|(?<!哪)几)[万亿千百]?[{kin}](?![庭额单置象民路])"),  # "多少万人" counts people too
-         re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{kin}](?!月|小时|工作日|星期|季度|百分点)|[{kin}]数"))
-        for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题", "起")
+        (re.compile(rf"(?:多少|(?<!哪)几)[万亿千百]?[{asked}](?![庭额单置象民路])"),  # "多少万人" counts people too
+         re.compile(rf"[\d一二两三四五六七八九十百千万亿](?:\s*[余多])?\s*[{given}](?!月|小时|工作日|星期|季度|百分点)|[{given}]数"))
+        for asked, given in (
+            *((kin, kin) for kin in ("人名位个", "对", "只头匹", "户", "辆台架艘座栋套张件个", "所家户个", "篇", "株棵", "吨", "亩", "道题")),
+            ("起", "起宗例件"),  # events (火灾多少起) are counted in 起, 宗, 例 or 件 ("调解案件2710例")
+        )
     ),
 ]
 # A rate asked ("失业率是多少") is given by its name or its stem and a share ("增长8.9%"), not by another's rate.

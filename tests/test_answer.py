@@ -1068,6 +1068,8 @@ def test_which_month_asks_a_time_events_are_counted_and_a_cited_document_names_n
     bulletin = "全市共有规上文化企业286家，实现营业收入182.89亿元。"
     assert not _answers("全市一共发生了多少起火灾", [(bulletin, 0)], _Match(bulletin), rules)
     assert _answers("全年发生多少起安全事故", [("全年发生安全事故12起。", 0)], _Match("全年发生安全事故12起。"), rules)
+    cases = "2021年，深圳市婚姻家庭纠纷调解案件2710例。"
+    assert _answers("2021年一共调解了多少起婚姻家庭纠纷", [(cases, 0)], _Match(cases), rules)
     cited = "体能测评按照《公安机关录用人民警察体能测评项目和标准（暂行）》（人社部发〔2011〕48号附件）组织实施。"
     assert not _answers("考生受伤医疗费用由哪个部门承担", [(cited, 0)], _Match(cited), rules)
     assert _answers("体能测评由哪个部门组织", [("体能测评由市公安局政治部组织实施。", 0)], _Match("体能测评由市公安局政治部组织实施。"), rules)
