@@ -1046,8 +1046,12 @@ def _names_missing(query: str, unseen: list[str]) -> bool:
 def _owner_unheld(searcher: Searcher, query: str, hits: list[Hit]) -> bool:
     """Whether the question names a place or school the KB has documents of that no passage names: the passages
     found are another's ("宜春学院…" answered from a list of other schools)."""
-    text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
-    return bool(searcher.names.unheld_owners(to_simplified(query), text))
+    return bool(searcher.names.unheld_owners(to_simplified(query), _passages_key(hits)))
+
+
+def _passages_key(hits: list[Hit]) -> str:
+    """All the passages, with their titles and file names, in the form words are matched in."""
+    return "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
 
 
 def _gate_odds(features: dict[str, float]) -> float:
@@ -1097,7 +1101,7 @@ def _unseen_words(query: str, hits: list[Hit]) -> list[str]:
     """Content words of the question that no passage (title, file name or text) holds; a short form
     counts as held when the passages spell it out ("GDP" as 地区生产总值), and a word a longer unseen
     word contains is not counted twice, nor one a longer held word contains."""
-    text = "".join(match_key(f"{h.section.title}{h.section.source}{h.section.text}") for h in hits)
+    text = _passages_key(hits)
     # "什么职务" asks for a role, "哪个国家标准" for a title, as "多少" asks for a figure: the words are the
     # asking, not a thing the KB must hold.
     asked = match_key(query)

@@ -18,7 +18,7 @@ from docx.shared import Mm, Pt, RGBColor
 
 from .errors import BiganError
 from .ingest.sections import marker_type
-from .text.chinese import CN_DIGITS, split_sentences
+from .text.chinese import CN_DIGITS, SPELLED_DIGIT, chinese_numeral, split_sentences
 
 # 二号 = 22 pt, 三号 = 16 pt, 四号 = 14 pt (Chinese type sizes).
 TITLE_PT, BODY_PT, PAGE_NUMBER_PT = 22, 16, 14
@@ -200,19 +200,11 @@ def arabic_date(date: str) -> str:
     if iso:
         return f"{int(iso[1])}年{int(iso[2])}月{int(iso[3])}日"
     day = "[一二三四五六七八九十]{1,3}"
-    cn = re.fullmatch(rf"([〇○零一二三四五六七八九ＯО]{{4}})年({day})月({day})日", date)
+    cn = re.fullmatch(rf"({SPELLED_DIGIT}{{4}})年({day})月({day})日", date)
     if cn:
         year = "".join(CN_DIGITS[c] for c in cn[1])
-        return f"{year}年{_cn_number(cn[2])}月{_cn_number(cn[3])}日"
+        return f"{year}年{chinese_numeral(cn[2])}月{chinese_numeral(cn[3])}日"
     return date
-
-
-def _cn_number(text: str) -> int:
-    """一 … 三十一 (days and months)."""
-    if "十" not in text:
-        return int(CN_DIGITS[text])
-    tens, _, units = text.partition("十")
-    return int(CN_DIGITS[tens] if tens else 1) * 10 + (int(CN_DIGITS[units]) if units else 0)
 
 
 # ----- text to blocks -----

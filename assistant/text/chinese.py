@@ -81,7 +81,8 @@ def chinese_numeral(text: str) -> int | None:
 
 
 CN_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0", "Ｏ": "0", "О": "0"}
-_SPELLED_YEAR_RE = re.compile(r"([〇○零一二三四五六七八九ＯО]{4})(?=年)")
+SPELLED_DIGIT = f"[{''.join(CN_DIGITS)}]"  # one digit of a year written in characters ("二〇二四")
+_SPELLED_YEAR_RE = re.compile(rf"({SPELLED_DIGIT}{{4}})(?=年)")
 # "19年政府报告", "宜春22年": a year typed short. Not a span of years ("满10年", "近20年", "10年以上"): those follow a
 # word of counting or lasting, or go on with one.
 _SHORT_YEAR_RE = re.compile(r"(?<![\d.满近过去后续每第多几个了用花干读任作龄有共计约达超余整长])([0-2]\d)(?=年(?![以内来间龄限代]))")
